@@ -1,0 +1,63 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, ReproqError, ValidationError } from '../errors.ts';
+import { VERSION } from '../version.ts';
+import { registerDevProxy } from './commands/dev-proxy.ts';
+import { registerDrain } from './commands/drain.ts';
+import { registerEnqueue } from './commands/enqueue.ts';
+import { registerMigrate } from './commands/migrate.ts';
+
+/** Exit codes follow upstream: 0 ok, 1 runtime or config error, 2 usage error. */
+const program = new Command('reproq')
+  .description('Reproq Edge: a Postgres task queue for serverless and edge runtimes')
+  .version(`reproq-edge version ${VERSION}`, '-V, --version')
+  .option('--verbose', 'print stack traces of errors')
+  .exitOverride()
+  .showHelpAfterError();
+
+registerMigrate(program);
+registerDrain(program);
+registerEnqueue(program);
+registerDevProxy(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = reportError(err, program.opts<{ verbose?: boolean }>().verbose === true);
+}
+
+function reportError(err: unknown, verbose: boolean): number {
+  if (err instanceof CommanderError) {
+    // Help and version "errors" are normal exits.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof ValidationError) {
+    console.error(`reproq: invalid ${err.message}`);
+    return 2;
+  }
+  if (err instanceof ConfigError || err instanceof ReproqError) {
+    console.error(`reproq: ${err.message}`);
+    return 1;
+  }
+  const e = err as Error & { code?: string };
+  const message = describeDbError(e);
+  console.error(`reproq: ${message}`);
+  if (verbose && e?.stack) console.error(e.stack);
+  return 1;
+}
+
+/** One line for the common "cannot reach the database" cases, instead of a driver stack trace. */
+function describeDbError(e: Error & { code?: string; address?: string; port?: number }): string {
+  switch (e?.code) {
+    case 'ECONNREFUSED':
+      return `cannot reach the database at ${e.address ?? '?'}:${e.port ?? '?'} (connection refused)`;
+    case 'ENOTFOUND':
+      return `cannot reach the database: host not found (${e.message})`;
+    case '28P01':
+    case '28000':
+      return `the database refused the credentials: ${e.message}`;
+    case '3D000':
+      return `the database does not exist: ${e.message}`;
+    default:
+      return e?.message ?? String(e);
+  }
+}

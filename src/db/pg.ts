@@ -1,0 +1,67 @@
+import pg from 'pg';
+import { INT8, INT8_ARRAY, inTransaction, mapInt8, parseInt8 } from './shared.ts';
+import type { Db, QueryResult } from './types.ts';
+
+const defaultParser = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => (text: string) => unknown;
+const parseInt8Strings = defaultParser(INT8_ARRAY);
+
+/**
+ * The row shapes every adapter agrees on: int8 (and int8[]) as number; the rest is pg's default
+ * (timestamptz → Date, jsonb parsed, numeric stays a string). Passed per query so it also applies
+ * to a Pool the caller built.
+ */
+const rowTypes: pg.CustomTypesConfig = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8) return parseInt8;
+    if (oid === INT8_ARRAY) return (text: string) => mapInt8(parseInt8Strings(text));
+    return defaultParser(oid, format);
+  },
+};
+
+type Send = (config: pg.QueryConfig) => Promise<pg.QueryResult>;
+
+function statements(send: Send): Pick<Db, 'query' | 'exec'> {
+  return {
+    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      // The extended protocol even without params, so query() takes exactly one statement, as on
+      // Neon's HTTP endpoint and PGlite. `queryMode` is missing from @types/pg.
+      const res = await send({ text, values: params ? [...params] : [], types: rowTypes, queryMode: 'extended' } as pg.QueryConfig);
+      return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+    },
+    async exec(sql: string): Promise<void> {
+      // No values: the simple-query protocol, the only one that accepts several statements.
+      await send({ text: sql });
+    },
+  };
+}
+
+export interface PgDbConfig {
+  connectionString: string;
+  /** Pool size; pg's default is 10. */
+  max?: number;
+}
+
+/**
+ * `Db` over a node-postgres Pool. A Pool passed in stays the caller's: `close()` does not end it.
+ */
+export function pgDb(config: PgDbConfig | pg.Pool): Db {
+  const owned = !(config instanceof pg.Pool);
+  const pool = config instanceof pg.Pool ? config : new pg.Pool({ connectionString: config.connectionString, max: config.max });
+  // An idle client whose server connection drops emits 'error' on the pool; pg discards that
+  // client, and without a listener Node would crash the process.
+  if (owned) pool.on('error', () => {});
+  let closing: Promise<void> | undefined;
+
+  return {
+    driver: 'pg',
+    ...statements((c) => pool.query(c)),
+    async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      return inTransaction(client, 'BEGIN', () =>
+        // The connection belongs to the transaction and is released when `fn` settles.
+        fn({ driver: 'pg', ...statements((c) => client.query(c)), close: async () => {} }),
+      );
+    },
+    close: () => (closing ??= owned ? pool.end() : Promise.resolve()),
+  };
+}

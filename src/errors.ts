@@ -1,0 +1,37 @@
+/**
+ * Typed errors of the core. Each one names what was wrong so an HTTP route can answer 4xx and a
+ * CLI can exit with the right code, without parsing messages.
+ */
+export class ReproqError extends Error {
+  override name = 'ReproqError';
+}
+
+/** Bad input from a caller: the `field` is the dotted path of the offending value. */
+export class ValidationError extends ReproqError {
+  override name = 'ValidationError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+/** Bad configuration: `variable` names the env var, flag or file key it came from. */
+export class ConfigError extends ReproqError {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+/** Enqueue with dedup switched off hit an active row with the same spec_hash. */
+export class DuplicateActiveTaskError extends ReproqError {
+  override name = 'DuplicateActiveTaskError';
+  constructor(readonly specHash: string) {
+    super(`an active (READY/RUNNING) task with spec_hash ${specHash} exists and dedup is off`);
+  }
+}

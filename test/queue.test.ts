@@ -1,0 +1,349 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Db } from '../src/db/types.ts';
+import { enqueue, enqueueMany } from '../src/enqueue.ts';
+import { DuplicateActiveTaskError, ValidationError } from '../src/errors.ts';
+import { defineTask } from '../src/tasks/registry.ts';
+import { QUEUE_DRIVERS, createTestDatabase, openDb, type TestDatabase } from './support/db.ts';
+import { countingDb, drainWith, row, sleep } from './support/queue.ts';
+
+const ok = defineTask({ path: 'tasks.ok', handler: ({ args }) => ({ echoed: args }) });
+const boom = defineTask({
+  path: 'tasks.boom',
+  handler: () => {
+    throw new RangeError('kaboom');
+  },
+});
+
+describe.each(QUEUE_DRIVERS)('queue on %s', (driver) => {
+  let tdb: TestDatabase;
+  let db: Db;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = await openDb(driver, tdb.url, 20);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await tdb?.drop();
+  });
+  beforeEach(async () => {
+    await db.query('TRUNCATE task_runs, reproq_workers, reproq_queue_controls, workflow_runs RESTART IDENTITY');
+  });
+
+  describe('enqueue', () => {
+    it('writes the upstream spec shape, columns and hash', async () => {
+      const runAfter = new Date('2030-01-01T00:00:00Z');
+      const r = await enqueue(db, {
+        taskPath: 'tasks.ok',
+        args: [1, 'a'],
+        kwargs: { k: 'v' },
+        priority: 5,
+        runAfter,
+        lockKey: 'user:1',
+        concurrencyKey: 'acct',
+        concurrencyLimit: 2,
+        maxAttempts: 4,
+        timeoutSeconds: 60,
+        metadata: { source: 'test' },
+        expiresInSeconds: 3600,
+      });
+      const t = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [r.resultId]);
+      expect(t.status).toBe('READY');
+      expect(t.task_path).toBe('tasks.ok');
+      expect(t.spec_hash.trim()).toBe(r.specHash);
+      expect(t.priority).toBe(5);
+      expect(t.max_attempts).toBe(4);
+      expect(t.timeout_seconds).toBe(60);
+      expect(t.lock_key).toBe('user:1');
+      expect(t.concurrency_key).toBe('acct');
+      expect(t.concurrency_limit).toBe(2);
+      expect(new Date(t.run_after).toISOString()).toBe(runAfter.toISOString());
+      expect(t.metadata_json).toEqual({ source: 'test' });
+      expect(t.expires_at).not.toBeNull();
+      expect(Object.keys(t.spec_json).sort()).toEqual(
+        ['args', 'concurrency_key', 'concurrency_limit', 'exec', 'kwargs', 'lock_key', 'priority', 'provenance', 'queue_name', 'run_after', 'takes_context', 'task_path', 'v'],
+      );
+      expect(t.spec_json.exec).toEqual({ max_attempts: 4, timeout_seconds: 60 });
+      expect(t.spec_json.run_after).toBe('2030-01-01T00:00:00+00:00');
+    });
+
+    it('returns the active row for a duplicate spec, and inserts again once it is done', async () => {
+      const a = await enqueue(db, { taskPath: 'tasks.ok', args: [1] });
+      const b = await enqueue(db, { taskPath: 'tasks.ok', args: [1] });
+      expect(b).toEqual({ ...a, deduplicated: true });
+      await expect(enqueue(db, { taskPath: 'tasks.ok', args: [1] }, { dedup: false })).rejects.toBeInstanceOf(
+        DuplicateActiveTaskError,
+      );
+      await drainWith(db, [ok]);
+      const c = await enqueue(db, { taskPath: 'tasks.ok', args: [1] });
+      expect(c.resultId).not.toBe(a.resultId);
+      expect(c.deduplicated).toBe(false);
+    });
+
+    it('racing enqueues of one spec produce one row', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 24 }, () => enqueue(db, { taskPath: 'tasks.ok', kwargs: { race: true } })),
+      );
+      expect(new Set(results.map((r) => r.resultId)).size).toBe(1);
+      expect(results.filter((r) => !r.deduplicated)).toHaveLength(1);
+      expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(1);
+    });
+
+    it('bulk-enqueues in one round trip, in order, deduplicating inside the batch', async () => {
+      const counted = countingDb(db);
+      const items = Array.from({ length: 1000 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i % 900] }));
+      const res = await enqueueMany(counted, items);
+      expect(counted.count).toBe(1);
+      expect(res).toHaveLength(1000);
+      expect(res[950]!.resultId).toBe(res[50]!.resultId);
+      expect(res[950]!.deduplicated).toBe(true);
+      expect(res[50]!.deduplicated).toBe(false);
+      const ids = res.slice(0, 900).map((r) => r.resultId);
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+      expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(900);
+    });
+
+    it.each([
+      [{ taskPath: '' }, 'taskPath'],
+      [{ taskPath: 'tasks.ok', priority: 101 }, 'priority'],
+      [{ taskPath: 'tasks.ok', args: [Number.NaN] }, 'args'],
+      [{ taskPath: 'tasks.ok', kwargs: { f: (() => 1) as unknown as string } }, 'kwargs'],
+      [{ taskPath: 'tasks.ok', args: ['x'.repeat(1024 * 1024)] }, 'args'],
+      [{ taskPath: 'tasks.ok', queue: 'bad queue!' }, 'queue'],
+    ])('rejects bad input %# naming the field, writing nothing', async (input, field) => {
+      const err = await enqueueMany(db, [{ taskPath: 'tasks.ok', args: ['fine'] }, input as never]).catch((e) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).field).toContain(field);
+      expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(0);
+    });
+  });
+
+  describe('drain', () => {
+    it('runs tasks and records results with upstream columns', async () => {
+      const { resultId } = await enqueue(db, { taskPath: 'tasks.ok', args: [7] });
+      const s = await drainWith(db, [ok], { workerName: 'w-test', invocationId: 'inv1' });
+      expect(s).toMatchObject({ claimed: 1, succeeded: 1, failed: 0, stoppedBecause: 'empty' });
+      const t = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [resultId]);
+      expect(t).toMatchObject({ status: 'SUCCESSFUL', attempts: 1, leased_by: null, leased_until: null, last_error: null });
+      expect(t.return_json).toEqual({ echoed: [7] });
+      expect(t.worker_ids).toEqual(['w-test/inv1']);
+      expect(t.started_at).not.toBeNull();
+      expect(t.finished_at).not.toBeNull();
+      const w = await row<Record<string, any>>(db, 'SELECT * FROM reproq_workers');
+      expect(w).toMatchObject({ worker_id: 'w-test', queues: ['default'] });
+    });
+
+    it('claims by priority, then age, and honours run_after, pause, lock_key and concurrency limits', async () => {
+      const order: number[] = [];
+      const rec = defineTask({ path: 'tasks.rec', handler: ({ args }) => void order.push(args[0] as number) });
+      await enqueue(db, { taskPath: 'tasks.rec', args: [1], priority: 0 });
+      await enqueue(db, { taskPath: 'tasks.rec', args: [2], priority: 10 });
+      await enqueue(db, { taskPath: 'tasks.rec', args: [3], priority: 0, runAfter: { delaySeconds: 3600 } });
+      await enqueue(db, { taskPath: 'tasks.rec', args: [4], priority: 5, lockKey: 'L' });
+      await enqueue(db, { taskPath: 'tasks.rec', args: [5], priority: 5, lockKey: 'L' });
+      await enqueue(db, { taskPath: 'tasks.rec', args: [6], priority: 1, concurrencyKey: 'C', concurrencyLimit: 1 });
+      await enqueue(db, { taskPath: 'tasks.rec', args: [7], priority: 1, concurrencyKey: 'C', concurrencyLimit: 1 });
+      await enqueue(db, { taskPath: 'tasks.rec', args: [8], queue: 'paused' });
+      await db.query(`INSERT INTO reproq_queue_controls (queue_name, paused, paused_at) VALUES ('paused', TRUE, NOW())`);
+      // Aging off so the order is plain priority.
+      await drainWith(db, [rec], { agingFactor: 0, concurrency: 1, batchSize: 50, queues: ['default', 'paused'], maxTasks: 50 });
+      // 5 and 7 share a lock_key / full concurrency_key with 4 and 6, so they wait for the next batch.
+      expect(order).toEqual([2, 4, 6, 1, 5, 7]);
+      const left = await db.query<{ a: number }>(
+        `SELECT (spec_json->'args'->>0)::int AS a FROM task_runs WHERE status = 'READY' ORDER BY 1`,
+      );
+      expect(left.rows.map((r) => r.a)).toEqual([3, 8]);
+    });
+
+    it('with aging an old low-priority task beats a fresh high-priority one', async () => {
+      const order: number[] = [];
+      const rec = defineTask({ path: 'tasks.rec', handler: ({ args }) => void order.push(args[0] as number) });
+      const old = await enqueue(db, { taskPath: 'tasks.rec', args: [1], priority: 0 });
+      await db.query(`UPDATE task_runs SET enqueued_at = NOW() - interval '120 seconds' WHERE result_id = $1`, [old.resultId]);
+      await enqueue(db, { taskPath: 'tasks.rec', args: [2], priority: 10 });
+      await drainWith(db, [rec], { agingFactor: 10, concurrency: 1, batchSize: 1 });
+      expect(order).toEqual([1, 2]);
+      order.length = 0;
+      await db.query('TRUNCATE task_runs');
+      const old2 = await enqueue(db, { taskPath: 'tasks.rec', args: [1], priority: 0 });
+      await db.query(`UPDATE task_runs SET enqueued_at = NOW() - interval '120 seconds' WHERE result_id = $1`, [old2.resultId]);
+      await enqueue(db, { taskPath: 'tasks.rec', args: [2], priority: 10 });
+      await drainWith(db, [rec], { agingFactor: 0, concurrency: 1, batchSize: 1 });
+      expect(order).toEqual([2, 1]);
+    });
+
+    it('retries with upstream backoff and errors_json entries, then fails terminally', async () => {
+      const { resultId } = await enqueue(db, { taskPath: 'tasks.boom', maxAttempts: 3 });
+      const get = () => row<Record<string, any>>(db, `SELECT *, EXTRACT(EPOCH FROM run_after - NOW())::float8 AS wait FROM task_runs WHERE result_id = $1`, [resultId]);
+      const expected = [30, 60];
+      for (const [i, delay] of expected.entries()) {
+        const s = await drainWith(db, [boom], { workerName: 'w' });
+        expect(s).toMatchObject({ claimed: 1, retried: 1 });
+        const t = await get();
+        expect(t).toMatchObject({ status: 'READY', attempts: i + 1, last_error: null, failed_at: null, finished_at: null });
+        expect(t.wait).toBeGreaterThan(delay - 5);
+        expect(t.wait).toBeLessThanOrEqual(delay);
+        const entry = t.errors_json[i];
+        expect(Object.keys(entry).sort()).toEqual(['at', 'attempt', 'exception_class', 'kind', 'message', 'traceback', 'worker_id']);
+        expect(entry).toMatchObject({ kind: 'app_error', attempt: i + 1, exception_class: 'RangeError', message: 'kaboom' });
+        await db.query('UPDATE task_runs SET run_after = NOW() - interval \'1 second\' WHERE result_id = $1', [resultId]);
+      }
+      const s = await drainWith(db, [boom]);
+      expect(s).toMatchObject({ claimed: 1, failed: 1, retried: 0 });
+      const t = await get();
+      expect(t).toMatchObject({ status: 'FAILED', attempts: 3, last_error: 'kaboom', run_after: null });
+      expect(t.failed_at).not.toBeNull();
+      expect(t.errors_json).toHaveLength(3);
+    });
+
+    it('fences a zombie: an outcome after the lease moved on changes nothing', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const slow = defineTask({ path: 'tasks.slow', handler: async () => (await gate, 'late') });
+      const { resultId } = await enqueue(db, { taskPath: 'tasks.slow' });
+      const running = drainWith(db, [slow], { heartbeatSeconds: 3600 });
+      await waitFor(async () => (await row<{ s: string }>(db, 'SELECT status AS s FROM task_runs')).s === 'RUNNING');
+      // Another worker took the task over (as reclaim + re-claim would).
+      await db.query(`UPDATE task_runs SET leased_by = 'other/1', attempts = attempts + 1 WHERE result_id = $1`, [resultId]);
+      release();
+      const s = await running;
+      expect(s).toMatchObject({ claimed: 1, succeeded: 0, lostLease: 1 });
+      const t = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [resultId]);
+      expect(t).toMatchObject({ status: 'RUNNING', leased_by: 'other/1', return_json: null });
+    });
+
+    it('stops inside its budget and releases unstarted tasks with their attempt intact', async () => {
+      const slow = defineTask({ path: 'tasks.nap', handler: () => sleep(250) });
+      await enqueueMany(db, Array.from({ length: 12 }, (_, i) => ({ taskPath: 'tasks.nap', args: [i] })));
+      const t0 = Date.now();
+      const s = await drainWith(db, [slow], { budgetMs: 1000, concurrency: 1, batchSize: 12, minTaskMs: 50 });
+      expect(Date.now() - t0).toBeLessThan(1500);
+      expect(s.stoppedBecause).toBe('budget');
+      expect(s.succeeded).toBeGreaterThan(0);
+      expect(s.released).toBe(12 - s.succeeded);
+      const counts = await db.query<{ status: string; attempts: number; n: number; leased: number; wids: number }>(
+        `SELECT status, attempts, count(*)::int AS n, count(leased_by)::int AS leased, max(jsonb_array_length(worker_ids))::int AS wids
+         FROM task_runs GROUP BY 1, 2 ORDER BY 1`,
+      );
+      expect(counts.rows).toEqual([
+        { status: 'READY', attempts: 0, n: s.released, leased: 0, wids: 0 },
+        { status: 'SUCCESSFUL', attempts: 1, n: s.succeeded, leased: 0, wids: 1 },
+      ]);
+    });
+
+    it('times out a hung handler, cancels on request, and treats unknown tasks per policy', async () => {
+      const hang = defineTask({ path: 'tasks.hang', handler: () => new Promise(() => {}) });
+      const cancellable = defineTask({
+        path: 'tasks.cancellable',
+        handler: (_in, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+      });
+      const hung = await enqueue(db, { taskPath: 'tasks.hang', timeoutSeconds: 1, maxAttempts: 2 });
+      const unknown = await enqueue(db, { taskPath: 'tasks.nobody_knows' });
+      const s = await drainWith(db, [hang], {});
+      expect(s).toMatchObject({ claimed: 1, retried: 1 });
+      const t = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [hung.resultId]);
+      expect(t.status).toBe('READY');
+      expect(t.errors_json[0]).toMatchObject({ kind: 'infra_error', message: 'task exceeded timeout_seconds=1' });
+      expect((await row<{ s: string }>(db, 'SELECT status AS s FROM task_runs WHERE result_id = $1', [unknown.resultId])).s).toBe('READY');
+
+      const c = await enqueue(db, { taskPath: 'tasks.cancellable' });
+      const running = drainWith(db, [cancellable], { heartbeatSeconds: 0.1 });
+      await waitFor(async () => (await row<{ s: string }>(db, 'SELECT status AS s FROM task_runs WHERE result_id = $1', [c.resultId])).s === 'RUNNING');
+      await db.query('UPDATE task_runs SET cancel_requested = TRUE WHERE result_id = $1', [c.resultId]);
+      const s2 = await running;
+      expect(s2).toMatchObject({ cancelled: 1, failed: 1 });
+      const ct = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [c.resultId]);
+      expect(ct).toMatchObject({ status: 'FAILED', last_error: 'Task cancelled by request' });
+      expect(ct.errors_json[0]).toMatchObject({ kind: 'cancelled', task_path: 'tasks.cancellable' });
+
+      const s3 = await drainWith(db, [], { unknownTasks: 'fail' });
+      expect(s3).toMatchObject({ failed: 1 });
+      const ut = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [unknown.resultId]);
+      expect(ut).toMatchObject({ status: 'FAILED', last_error: 'unknown task path: tasks.nobody_knows' });
+      expect(ut.errors_json[0].kind).toBe('invalid_spec');
+    });
+
+    it('fails invalid arguments, disallowed paths and unserialisable results without retrying forever', async () => {
+      const typed = defineTask({ path: 'tasks.typed', args: z.tuple([z.number()]), handler: ({ args }) => args[0] * 2 });
+      const bigint = defineTask({ path: 'tasks.bigint', handler: () => ({ n: 10n }) });
+      const elsewhere = defineTask({ path: 'other.thing', handler: () => 1 });
+      const bad = await enqueue(db, { taskPath: 'tasks.typed', args: ['nope'] });
+      const good = await enqueue(db, { taskPath: 'tasks.typed', args: [21] });
+      const big = await enqueue(db, { taskPath: 'tasks.bigint', maxAttempts: 1 });
+      const denied = await enqueue(db, { taskPath: 'other.thing' });
+      await drainWith(db, [typed, bigint, elsewhere], { allowedTaskModules: ['tasks.'] });
+      const get = (id: number) => row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [id]);
+      expect(await get(good.resultId)).toMatchObject({ status: 'SUCCESSFUL', return_json: 42 });
+      const b = await get(bad.resultId);
+      expect(b).toMatchObject({ status: 'FAILED' });
+      expect(b.errors_json[0].kind).toBe('invalid_spec');
+      const bg = await get(big.resultId);
+      expect(bg.status).toBe('FAILED');
+      expect(bg.errors_json[0]).toMatchObject({ kind: 'app_error', exception_class: 'TypeError' });
+      const d = await get(denied.resultId);
+      expect(d).toMatchObject({ status: 'FAILED', last_error: 'security violation: unauthorized task module path: other.thing' });
+      expect(d.errors_json[0]).toMatchObject({ kind: 'security_violation', task_path: 'other.thing' });
+    });
+
+    it('costs one statement per batch: 1,000 tasks at batch 100 take 11 round trips', async () => {
+      await enqueueMany(db, Array.from({ length: 1000 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i] })));
+      const counted = countingDb(db);
+      const s = await drainWith(counted, [ok], { batchSize: 100, concurrency: 16 });
+      expect(s).toMatchObject({ claimed: 1000, succeeded: 1000 });
+      expect(s.roundTrips).toBe(counted.count);
+      expect(s.roundTrips).toBe(11);
+    });
+
+    it('parallel drains run every task exactly once and leave nothing RUNNING', async () => {
+      const runs = new Map<number, number>();
+      const count = defineTask({
+        path: 'tasks.count',
+        handler: async (_in, ctx) => {
+          runs.set(ctx.resultId, (runs.get(ctx.resultId) ?? 0) + 1);
+          if (ctx.resultId % 7 === 0) await sleep(1);
+        },
+      });
+      const n = 3000;
+      await enqueueMany(db, Array.from({ length: n }, (_, i) => ({ taskPath: 'tasks.count', args: [i] })));
+      const summaries = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => drainWith(db, [count], { batchSize: 50, concurrency: 8, invocationId: `p${i}` })),
+      );
+      expect(summaries.reduce((a, s) => a + s.succeeded, 0)).toBe(n);
+      expect(runs.size).toBe(n);
+      expect([...runs.values()].every((v) => v === 1)).toBe(true);
+      const st = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM task_runs GROUP BY 1');
+      expect(st.rows).toEqual([{ status: 'SUCCESSFUL', n }]);
+    });
+
+    it('a database error mid-batch loses nothing: unrecorded tasks stay leased for reclaim', async () => {
+      await enqueueMany(db, Array.from({ length: 5 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i] })));
+      let calls = 0;
+      const flaky: Db = {
+        driver: db.driver,
+        close: () => db.close(),
+        async query(text, params) {
+          calls++;
+          if (calls >= 2) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+          return db.query(text, params);
+        },
+      };
+      const s = await drainWith(flaky, [ok], { batchSize: 5, workerName: 'flaky', invocationId: 'x' });
+      expect(s).toMatchObject({ claimed: 5, succeeded: 0, stoppedBecause: 'db_error' });
+      expect(s.error).toContain('Connection terminated');
+      const st = await db.query<{ status: string; leased_by: string; n: number; future: boolean }>(
+        `SELECT status, leased_by, count(*)::int AS n, bool_and(leased_until > NOW()) AS future FROM task_runs GROUP BY 1, 2`,
+      );
+      expect(st.rows).toEqual([{ status: 'RUNNING', leased_by: 'flaky/x', n: 5, future: true }]);
+    });
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await sleep(20);
+  }
+  throw new Error('condition not reached');
+}

@@ -1,0 +1,44 @@
+import pg from 'pg';
+import { inject } from 'vitest';
+import type { Db } from '../../src/db/types.ts';
+import { ADMIN_URL, databaseUrl } from './urls.ts';
+
+export type TestDriver = 'pg' | 'neon-ws';
+/** The drivers every queue suite runs on: node-postgres and the Neon WebSocket Pool via the proxy. */
+export const QUEUE_DRIVERS: readonly TestDriver[] = ['pg', 'neon-ws'];
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database cloned from the run's template. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `${inject('templateDb')}_${Math.random().toString(36).slice(2, 10)}`;
+  await admin(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDb')}`);
+  return {
+    name,
+    url: databaseUrl(name),
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+export async function openDb(driver: TestDriver, url: string, max = 10): Promise<Db> {
+  if (driver === 'pg') {
+    const { pgDb } = await import('../../src/db/pg.ts');
+    return pgDb({ connectionString: url, max });
+  }
+  const { neonNodePoolDb } = await import('../../src/db/neon-node.ts');
+  return neonNodePoolDb({ connectionString: url, max, wsProxy: `127.0.0.1:${inject('wsProxyPort')}` });
+}
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}

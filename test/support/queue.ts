@@ -1,0 +1,31 @@
+import type { Db, QueryResult } from '../../src/db/types.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { drain, type DrainOptions } from '../../src/drain.ts';
+import { type AnyTask, TaskRegistry } from '../../src/tasks/registry.ts';
+
+/** Wraps a Db to count the statements sent through it (round trips, from the driver's side). */
+export function countingDb(db: Db): Db & { count: number; texts: string[] } {
+  const wrapped = {
+    count: 0,
+    texts: [] as string[],
+    driver: db.driver,
+    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      wrapped.count++;
+      wrapped.texts.push(text);
+      return db.query<R>(text, params);
+    },
+    close: () => db.close(),
+  };
+  return wrapped;
+}
+
+export async function row<R = Record<string, unknown>>(db: Db, sql: string, params: unknown[] = []): Promise<R> {
+  const res = await db.query<R>(sql, params);
+  return res.rows[0]!;
+}
+
+export function drainWith(db: Db, tasks: AnyTask[], opts: DrainOptions = {}) {
+  return drain({ db, registry: new TaskRegistry(tasks), logger: silentLogger }, { allowedTaskModules: ['*'], ...opts });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
