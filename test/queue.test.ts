@@ -15,7 +15,9 @@ const boom = defineTask({
   },
 });
 
-describe.each(QUEUE_DRIVERS)('queue on %s', (driver) => {
+// The single-statement paths also run over Neon's HTTP driver and on embedded PGlite (one session,
+// so its "concurrent" cases are serialised there, which they must survive too).
+describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s', (driver) => {
   let tdb: TestDatabase;
   let db: Db;
 

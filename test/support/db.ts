@@ -3,7 +3,7 @@ import { inject } from 'vitest';
 import type { Db } from '../../src/db/types.ts';
 import { ADMIN_URL, databaseUrl } from './urls.ts';
 
-export type TestDriver = 'pg' | 'neon-ws';
+export type TestDriver = 'pg' | 'neon-ws' | 'neon-http' | 'pglite';
 /** The drivers every queue suite runs on: node-postgres and the Neon WebSocket Pool via the proxy. */
 export const QUEUE_DRIVERS: readonly TestDriver[] = ['pg', 'neon-ws'];
 
@@ -24,13 +24,33 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/**
+ * Opens `url` with the driver. Neon goes through the local proxy (WebSocket, or its /sql endpoint
+ * for HTTP); PGlite ignores the URL and opens a fresh, migrated in-memory database.
+ */
 export async function openDb(driver: TestDriver, url: string, max = 10): Promise<Db> {
-  if (driver === 'pg') {
-    const { pgDb } = await import('../../src/db/pg.ts');
-    return pgDb({ connectionString: url, max });
+  const proxy = `127.0.0.1:${inject('wsProxyPort')}`;
+  switch (driver) {
+    case 'pg': {
+      const { pgDb } = await import('../../src/db/pg.ts');
+      return pgDb({ connectionString: url, max });
+    }
+    case 'neon-ws': {
+      const { neonNodePoolDb } = await import('../../src/db/neon-node.ts');
+      return neonNodePoolDb({ connectionString: url, max, wsProxy: proxy });
+    }
+    case 'neon-http': {
+      const { neonHttpDb } = await import('../../src/db/neon.ts');
+      return neonHttpDb({ connectionString: url, fetchEndpoint: `http://${proxy}/sql` });
+    }
+    case 'pglite': {
+      const { pgliteDb } = await import('../../src/db/pglite.ts');
+      const { migrate } = await import('../../src/migrate.ts');
+      const db = await pgliteDb();
+      await migrate(db);
+      return db;
+    }
   }
-  const { neonNodePoolDb } = await import('../../src/db/neon-node.ts');
-  return neonNodePoolDb({ connectionString: url, max, wsProxy: `127.0.0.1:${inject('wsProxyPort')}` });
 }
 
 async function admin(sql: string): Promise<void> {
