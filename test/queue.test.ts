@@ -318,6 +318,36 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       expect(st.rows).toEqual([{ status: 'SUCCESSFUL', n }]);
     });
 
+    it.runIf(driver === 'pg' || driver === 'neon-ws')(
+      'a server that kills the connections mid-batch loses nothing',
+      async () => {
+        await enqueueMany(db, Array.from({ length: 40 }, (_, i) => ({ taskPath: 'tasks.killer', args: [i] })));
+        const killer = defineTask({
+          path: 'tasks.killer',
+          handler: async ({ args }) => {
+            if (args[0] === 5) {
+              const other = await openDb('pg', tdb.url, 1);
+              await other.query(
+                'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+              );
+              await other.close();
+            }
+          },
+        });
+        const s = await drainWith(db, [killer], { batchSize: 10, concurrency: 2 });
+        // Either the pool reconnected and recorded everything, or the drain stopped on the error;
+        // in both cases every task is done or still leased (so reclaim will retry it), none is lost.
+        const st = await db.query<{ status: string; n: number; leased: number }>(
+          `SELECT status, count(*)::int AS n, count(*) FILTER (WHERE leased_until > NOW())::int AS leased
+           FROM task_runs GROUP BY 1 ORDER BY 1`,
+        );
+        const byStatus = Object.fromEntries(st.rows.map((r) => [r.status, r]));
+        expect((byStatus.SUCCESSFUL?.n ?? 0) + (byStatus.RUNNING?.n ?? 0) + (byStatus.READY?.n ?? 0)).toBe(40);
+        expect(byStatus.RUNNING?.leased ?? 0).toBe(byStatus.RUNNING?.n ?? 0);
+        expect(byStatus.SUCCESSFUL?.n ?? 0).toBe(s.succeeded);
+      },
+    );
+
     it('a database error mid-batch loses nothing: unrecorded tasks stay leased for reclaim', async () => {
       await enqueueMany(db, Array.from({ length: 5 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i] })));
       let calls = 0;
