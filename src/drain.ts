@@ -130,6 +130,7 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
   const workerId = `${opts.workerName}/${opts.invocationId ?? crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const paths = deps.registry.paths();
   const sql = stepSql(opts.agingFactor);
+  const stepName = `reproq_step_${opts.agingFactor}`;
   const policy: RetryPolicy = opts.retry;
 
   const summary: DrainSummary = {
@@ -186,16 +187,11 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
     const t0 = clock();
     let claimed: ClaimedRow[];
     try {
-      const res = await deps.db.query<{ completed: [number, Action][]; claimed: ClaimedRow[] }>(sql, [
-        JSON.stringify(pending),
-        workerId,
-        target.queue,
-        paths,
-        want,
-        opts.leaseSeconds,
-        register,
-        target.sweep,
-      ]);
+      const res = await deps.db.query<{ completed: [number, Action][]; claimed: ClaimedRow[] }>(
+        sql,
+        [JSON.stringify(pending), workerId, target.queue, paths, want, opts.leaseSeconds, register, target.sweep],
+        { name: stepName },
+      );
       summary.roundTrips++;
       const row = res.rows[0]!;
       tally(summary, pending, row.completed);
@@ -437,16 +433,7 @@ function tally(summary: DrainSummary, sent: readonly Outcome[], completed: reado
 async function recordOnly(db: Db, sql: string, pending: Outcome[], workerId: string, summary: DrainSummary, log: Logger) {
   if (pending.length === 0) return;
   try {
-    const res = await db.query<{ completed: [number, Action][] }>(sql, [
-      JSON.stringify(pending),
-      workerId,
-      '',
-      [],
-      0,
-      1,
-      null,
-      false,
-    ]);
+    const res = await db.query<{ completed: [number, Action][] }>(sql, [JSON.stringify(pending), workerId, '', [], 0, 1, null, false]);
     summary.roundTrips++;
     tally(summary, pending, res.rows[0]!.completed);
   } catch (err) {

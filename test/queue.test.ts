@@ -322,19 +322,21 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       'a server that kills the connections mid-batch loses nothing',
       async () => {
         await enqueueMany(db, Array.from({ length: 40 }, (_, i) => ({ taskPath: 'tasks.killer', args: [i] })));
+        // The drain gets its own pool, tagged so the handler kills exactly its connections.
+        const victimUrl = new URL(tdb.url);
+        victimUrl.searchParams.set('application_name', 'reproq_victim');
+        const victim = await openDb(driver, victimUrl.toString(), 4);
         const killer = defineTask({
           path: 'tasks.killer',
           handler: async ({ args }) => {
             if (args[0] === 5) {
-              const other = await openDb('pg', tdb.url, 1);
-              await other.query(
-                'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+              await db.query(
+                `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'reproq_victim'`,
               );
-              await other.close();
             }
           },
         });
-        const s = await drainWith(db, [killer], { batchSize: 10, concurrency: 2 });
+        const s = await drainWith(victim, [killer], { batchSize: 10, concurrency: 2 }).finally(() => victim.close());
         // Either the pool reconnected and recorded everything, or the drain stopped on the error;
         // in both cases every task is done or still leased (so reclaim will retry it), none is lost.
         const st = await db.query<{ status: string; n: number; leased: number }>(

@@ -17,7 +17,7 @@ import {
 } from '@neondatabase/serverless';
 import { ReproqError } from '../errors.ts';
 import { INT8, INT8_ARRAY, inTransaction, mapInt8, parseInt8 } from './shared.ts';
-import type { Db, QueryResult } from './types.ts';
+import type { Db, QueryOptions, QueryResult } from './types.ts';
 
 const parseInt8Strings = types.getTypeParser(INT8_ARRAY) as (text: string) => unknown;
 
@@ -96,8 +96,8 @@ type Send = (config: QueryConfig) => Promise<NeonQueryResult>;
 
 function statements(send: Send): Pick<Db, 'query' | 'exec'> {
   return {
-    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const res: NeonQueryResult | NeonQueryResult[] = await send({ text, values: params ? [...params] : [], types: rowTypes });
+    async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+      const res: NeonQueryResult | NeonQueryResult[] = await send({ name: options?.name, text, values: params ? [...params] : [], types: rowTypes });
       // The driver's pg has no `queryMode`, so a parameterless string goes out as a simple query,
       // which accepts several statements. They have run by now, but the caller still learns that
       // the other adapters refuse such a string.

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { INT8, INT8_ARRAY, inTransaction, mapInt8, parseInt8 } from './shared.ts';
-import type { Db, QueryResult } from './types.ts';
+import type { Db, QueryOptions, QueryResult } from './types.ts';
 
 const defaultParser = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => (text: string) => unknown;
 const parseInt8Strings = defaultParser(INT8_ARRAY);
@@ -22,10 +22,10 @@ type Send = (config: pg.QueryConfig) => Promise<pg.QueryResult>;
 
 function statements(send: Send): Pick<Db, 'query' | 'exec'> {
   return {
-    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
       // The extended protocol even without params, so query() takes exactly one statement, as on
       // Neon's HTTP endpoint and PGlite. `queryMode` is missing from @types/pg.
-      const res = await send({ text, values: params ? [...params] : [], types: rowTypes, queryMode: 'extended' } as pg.QueryConfig);
+      const res = await send({ name: options?.name, text, values: params ? [...params] : [], types: rowTypes, queryMode: 'extended' } as pg.QueryConfig);
       return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
     },
     async exec(sql: string): Promise<void> {

@@ -8,8 +8,16 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Names a hot statement so drivers with sessions (pg, Neon WebSocket) prepare it once per
+   * connection instead of planning it on every call; the others ignore it. One name, one text.
+   */
+  name?: string;
+}
+
 export interface Db {
-  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
   /** Runs `fn` on one connection inside BEGIN/COMMIT. Not available on Neon's HTTP driver. */
   transaction?<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   /**

@@ -1,4 +1,4 @@
-import type { Db, QueryResult } from '../../src/db/types.ts';
+import type { Db, QueryOptions, QueryResult } from '../../src/db/types.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { drain, type DrainOptions } from '../../src/drain.ts';
 import { type AnyTask, TaskRegistry } from '../../src/tasks/registry.ts';
@@ -9,10 +9,10 @@ export function countingDb(db: Db): Db & { count: number; texts: string[] } {
     count: 0,
     texts: [] as string[],
     driver: db.driver,
-    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
       wrapped.count++;
       wrapped.texts.push(text);
-      return db.query<R>(text, params);
+      return db.query<R>(text, params, options);
     },
     close: () => db.close(),
   };
