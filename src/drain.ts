@@ -90,9 +90,11 @@ interface ClaimedRow {
   max_attempts: number;
   timeout_seconds: number;
   spec_json: Record<string, unknown>;
-  enqueued_at: string;
+  enqueued_at: Date;
   cancel_requested: boolean;
 }
+
+type StepRow = { completed: [number, Action][] } & ({ [K in keyof ClaimedRow]: ClaimedRow[K] } | { result_id: null });
 
 type Action = 'success' | 'retry' | 'fail' | 'release';
 
@@ -187,15 +189,14 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
     const t0 = clock();
     let claimed: ClaimedRow[];
     try {
-      const res = await deps.db.query<{ completed: [number, Action][]; claimed: ClaimedRow[] }>(
+      const res = await deps.db.query<StepRow>(
         sql,
         [JSON.stringify(pending), workerId, target.queue, paths, want, opts.leaseSeconds, register, target.sweep],
         { name: stepName },
       );
       summary.roundTrips++;
-      const row = res.rows[0]!;
-      tally(summary, pending, row.completed);
-      claimed = row.claimed;
+      tally(summary, pending, res.rows[0]!.completed);
+      claimed = res.rows.filter((r): r is StepRow & ClaimedRow => r.result_id !== null);
     } catch (err) {
       summary.roundTrips++;
       summary.stoppedBecause = 'db_error';
@@ -447,7 +448,7 @@ async function recordOnly(db: Db, sql: string, pending: Outcome[], workerId: str
 
 /** The claim's order, restored client-side: UPDATE … RETURNING does not keep it. */
 function byClaimOrder(agingFactor: number) {
-  const enq = (r: ClaimedRow) => Date.parse(r.enqueued_at) / 1000;
+  const enq = (r: ClaimedRow) => new Date(r.enqueued_at).getTime() / 1000;
   if (agingFactor > 0) {
     const rank = (r: ClaimedRow) => r.priority * agingFactor - enq(r);
     return (a: ClaimedRow, b: ClaimedRow) => rank(b) - rank(a) || a.result_id - b.result_id;

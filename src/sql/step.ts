@@ -19,6 +19,9 @@
  * in-batch limits a batch needs: one row per lock_key, and no more rows per concurrency_key than
  * its free slots. The claim order is upstream's aged priority; with the default aging factor it
  * reads idx_task_runs_claim_rank instead of sorting the queue.
+ *
+ * Result: one row per claimed task (plain columns, no JSON re-encoding), each carrying the
+ * `completed` [id, action] pairs; a single row of NULLs but `completed` when nothing was claimed.
  */
 export function stepSql(agingFactor: number): string {
   const order =
@@ -164,9 +167,9 @@ claimed AS (
   RETURNING t.result_id, t.queue_name, t.task_path, t.priority, t.attempts, t.max_attempts,
     t.timeout_seconds, t.spec_json, t.spec_hash, t.enqueued_at, t.cancel_requested
 )
-SELECT
-  (SELECT COALESCE(jsonb_agg(jsonb_build_array(d.result_id, d.action)), '[]'::jsonb) FROM done d) AS completed,
-  (SELECT COALESCE(jsonb_agg(to_jsonb(c)), '[]'::jsonb) FROM claimed c) AS claimed
+SELECT r.completed, c.*
+FROM (SELECT COALESCE(jsonb_agg(jsonb_build_array(d.result_id, d.action)), '[]'::jsonb) AS completed FROM done d) r
+LEFT JOIN claimed c ON TRUE
 `;
 }
 
