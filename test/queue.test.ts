@@ -158,6 +158,24 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       expect(left.rows.map((r) => r.a)).toEqual([3, 8]);
     });
 
+    it('takes no more tasks than a rate-limit bucket holds, with upstream key precedence', async () => {
+      await db.query('TRUNCATE rate_limits');
+      await enqueueMany(db, Array.from({ length: 10 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i] })));
+      await enqueueMany(db, Array.from({ length: 4 }, (_, i) => ({ taskPath: 'tasks.free', args: [i] })));
+      // Slow refill, three tokens: three tasks.ok run; tasks.free has a rate-0 task key, which
+      // shadows the queue limit (upstream's precedence), so all of them run.
+      await db.query(`INSERT INTO rate_limits (key, tokens_per_second, burst_size, current_tokens) VALUES
+        ('task:tasks.ok', 0.0001, 3, 3), ('queue:default', 0.0001, 1, 0), ('task:tasks.free', 0, 1, 0)`);
+      const free = defineTask({ path: 'tasks.free', handler: () => 'free' });
+      const s = await drainWith(db, [ok, free], { batchSize: 50 });
+      expect(s.succeeded).toBe(7);
+      const left = await row<{ n: number }>(db, `SELECT count(*)::int AS n FROM task_runs WHERE status = 'READY'`);
+      expect(left.n).toBe(7);
+      const bucket = await row<{ t: number }>(db, `SELECT current_tokens AS t FROM rate_limits WHERE key = 'task:tasks.ok'`);
+      expect(bucket.t).toBeLessThan(0.01);
+      await db.query('DELETE FROM rate_limits');
+    });
+
     it('with aging an old low-priority task beats a fresh high-priority one', async () => {
       const order: number[] = [];
       const rec = defineTask({ path: 'tasks.rec', handler: ({ args }) => void order.push(args[0] as number) });
