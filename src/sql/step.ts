@@ -21,8 +21,8 @@
  * the head candidate; a batch takes as many as the bucket allows). The claim order is upstream's aged priority; with the default aging factor it
  * reads idx_task_runs_claim_rank instead of sorting the queue.
  *
- * Result: one row per claimed task (plain columns, no JSON re-encoding), each carrying the
- * `completed` [id, action] pairs; a single row of NULLs but `completed` when nothing was claimed.
+ * Result: one row per claimed task (plain columns, no JSON re-encoding); the first row carries the
+ * `completed` [id, action] pairs (a single row of NULLs but `completed` when nothing was claimed).
  */
 export function stepSql(agingFactor: number): string {
   const order =
@@ -55,7 +55,9 @@ done AS (
     logs_uri = COALESCE(o.logs_uri, t.logs_uri),
     updated_at = NOW()
   FROM outcome o
-  WHERE t.result_id = o.result_id AND t.leased_by = $2 AND t.status = 'RUNNING'
+  -- The ANY keeps the plan on the primary key; a bare join may scan every RUNNING row instead.
+  WHERE t.result_id = ANY(ARRAY(SELECT result_id FROM outcome))
+    AND t.result_id = o.result_id AND t.leased_by = $2 AND t.status = 'RUNNING'
   RETURNING t.result_id, o.action, t.workflow_id
 ),
 children AS (
@@ -199,7 +201,7 @@ claimed AS (
   RETURNING t.result_id, t.queue_name, t.task_path, t.priority, t.attempts, t.max_attempts,
     t.timeout_seconds, t.spec_json, t.spec_hash, t.enqueued_at, t.cancel_requested
 )
-SELECT r.completed, c.*
+SELECT CASE WHEN row_number() OVER () = 1 THEN r.completed END AS completed, c.*
 FROM (SELECT COALESCE(jsonb_agg(jsonb_build_array(d.result_id, d.action)), '[]'::jsonb) AS completed FROM done d) r
 LEFT JOIN claimed c ON TRUE
 `;
