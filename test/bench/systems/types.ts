@@ -1,0 +1,27 @@
+/** What every measured drain returns, whatever the system. */
+export interface DrainRun {
+  /** Tasks completed (checked against the number queued). */
+  tasks: number;
+  ms: number;
+  /** Statements sent by the driver while draining. */
+  roundTrips: number;
+}
+
+/** Bounds every drain: a system that stalls fails the run instead of hanging the harness. */
+export const RUN_TIMEOUT_MS = 300_000;
+
+export async function withTimeout<T>(what: string, promise: Promise<T>, ms = RUN_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function expectAll(what: string, done: number, queued: number): void {
+  if (done !== queued) throw new Error(`${what} completed ${done} of ${queued} tasks`);
+}
