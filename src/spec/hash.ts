@@ -1,6 +1,9 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { canonicalJson, CanonicalJsonError, isWellFormed, type CanonicalValue } from './canonical.ts';
 
-// WebCrypto only (global `crypto`): the same code runs on Node 20, Cloudflare Workers and Vercel Edge.
+// A synchronous pure-JS SHA-256 (@noble/hashes) runs unchanged on Node, Workers and Vercel Edge, and
+// for the short texts of a bulk enqueue it is several times faster than awaiting WebCrypto per row.
 
 /** Lowercase hex SHA-256 of the UTF-8 bytes of `data` (or of the bytes themselves). */
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {
@@ -9,10 +12,7 @@ export async function sha256Hex(data: string | Uint8Array): Promise<string> {
     throw new CanonicalJsonError('$', 'text contains a lone UTF-16 surrogate');
   }
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data);
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  let hex = '';
-  for (const b of new Uint8Array(digest)) hex += b.toString(16).padStart(2, '0');
-  return hex;
+  return bytesToHex(sha256(bytes));
 }
 
 /** reproq-django's spec_hash: sha256 of the canonical JSON. */
