@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelaySeconds } from './backoff.ts';
 import type { Db } from './db/types.ts';
-import { type Logger, consoleLogger } from './logger.ts';
+import { type Logger, consoleLogger, teeLogger } from './logger.ts';
 import {
   type ErrorEntry,
   appError,
@@ -79,7 +79,29 @@ export interface DrainDeps {
   clock?: () => number;
   /** Ends the drain early (SIGTERM in the long-running worker): stops claiming, releases the unstarted. */
   signal?: AbortSignal;
+  /**
+   * Receives each attempt's task log (what the handler wrote through ctx.log) and returns the URI to record
+   * in logs_uri, or null. The Node CLI's `--logs-dir` writes upstream's task-<id>-attempt-<n>.log files. With
+   * no sink (the edge runtimes) nothing is captured: ctx.log reaches the platform's log and logs_uri stays NULL.
+   */
+  logSink?: (log: TaskLog) => Promise<string | null>;
+  /**
+   * Aborts the running handlers at once (the end of the long-running worker's shutdown grace period, after
+   * `signal`); their attempts are recorded as infra_error retries instead of waiting for lease expiry.
+   */
+  stop?: AbortSignal;
 }
+
+/** One attempt's captured log: info lines as upstream's STDOUT, warn/error lines as its STDERR. */
+export interface TaskLog {
+  resultId: number;
+  attempt: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Upstream's max_stdout_bytes/max_stderr_bytes: a chatty task cannot grow a log without bound. */
+const MAX_CAPTURE_CHARS = 1024 * 1024;
 
 interface ClaimedRow {
   result_id: number;
@@ -109,7 +131,7 @@ interface Outcome {
 }
 
 /** Why a running handler was aborted; the drain maps each to an outcome. */
-type AbortReason = 'timeout' | 'cancelled' | 'lease_lost' | 'deadline';
+type AbortReason = 'timeout' | 'cancelled' | 'lease_lost' | 'deadline' | 'shutdown';
 
 class RunAbort extends Error {
   constructor(readonly reason: AbortReason) {
@@ -267,6 +289,9 @@ async function runBatch(rows: ClaimedRow[], bc: BatchContext): Promise<Outcome[]
     Math.max(bc.deadline - bc.clock() - Math.max(bc.stepMs() * 2, 50), 0),
   );
 
+  const stopAll = () => running.forEach((c) => c.abort(new RunAbort('shutdown')));
+  bc.deps.stop?.addEventListener('abort', stopAll);
+
   async function renew(): Promise<void> {
     const ids = [...running.keys()];
     if (ids.length === 0) return;
@@ -299,8 +324,10 @@ async function runBatch(rows: ClaimedRow[], bc: BatchContext): Promise<Outcome[]
         continue;
       }
       const t0 = bc.clock();
-      const outcome = await runOne(row, bc, running);
+      const capture = bc.deps.logSink ? { stdout: '', stderr: '' } : undefined;
+      const outcome = await runOne(row, bc, running, capture);
       bc.onTimed(bc.clock() - t0);
+      if (outcome && capture && (capture.stdout || capture.stderr)) outcome.logs_uri = await saveLog(row, capture, bc);
       if (outcome) outcomes.push(outcome);
     }
   }
@@ -310,11 +337,27 @@ async function runBatch(rows: ClaimedRow[], bc: BatchContext): Promise<Outcome[]
   } finally {
     clearInterval(heartbeat);
     clearTimeout(hardStop);
+    bc.deps.stop?.removeEventListener('abort', stopAll);
   }
   return outcomes;
 }
 
-async function runOne(row: ClaimedRow, bc: BatchContext, running: Map<number, AbortController>): Promise<Outcome | null> {
+/** A sink failure costs the log, never the outcome. */
+async function saveLog(row: ClaimedRow, capture: { stdout: string; stderr: string }, bc: BatchContext): Promise<string | null> {
+  try {
+    return await bc.deps.logSink!({ resultId: row.result_id, attempt: row.attempts, ...capture });
+  } catch (err) {
+    bc.log.warn('task log not saved', { result_id: row.result_id, error: errorMessage(err) });
+    return null;
+  }
+}
+
+async function runOne(
+  row: ClaimedRow,
+  bc: BatchContext,
+  running: Map<number, AbortController>,
+  capture?: { stdout: string; stderr: string },
+): Promise<Outcome | null> {
   const now = () => new Date();
   const taskPath = row.task_path || (typeof row.spec_json?.task_path === 'string' ? row.spec_json.task_path : '');
   if (!taskPath) return fail(row, invalidSpec('spec_json missing task_path', now()));
@@ -326,6 +369,7 @@ async function runOne(row: ClaimedRow, bc: BatchContext, running: Map<number, Ab
   const input = parseInput(def, row.spec_json);
   if ('error' in input) return fail(row, invalidSpec(input.error, now()));
 
+  const taskLog = bc.log.child({ result_id: row.result_id, task_path: taskPath });
   const controller = new AbortController();
   running.set(row.result_id, controller);
   const timeout = setTimeout(() => controller.abort(new RunAbort('timeout')), row.timeout_seconds * 1000);
@@ -339,7 +383,10 @@ async function runOne(row: ClaimedRow, bc: BatchContext, running: Map<number, Ab
     attempt: row.attempts,
     maxAttempts: row.max_attempts,
     signal: controller.signal,
-    log: bc.log.child({ result_id: row.result_id, task_path: taskPath }),
+    log: capture ? teeLogger(taskLog, (level, line) => {
+      const stream = level === 'info' ? 'stdout' : 'stderr';
+      if (capture[stream].length < MAX_CAPTURE_CHARS) capture[stream] += `${line}\n`;
+    }) : taskLog,
     spec: row.spec_json,
   };
   try {
@@ -362,6 +409,8 @@ async function runOne(row: ClaimedRow, bc: BatchContext, running: Map<number, Ab
           return retryOrFail(row, infraError(`task exceeded timeout_seconds=${row.timeout_seconds}`, now()), bc);
         case 'deadline':
           return retryOrFail(row, infraError('aborted at the end of the drain budget', now()), bc);
+        case 'shutdown':
+          return retryOrFail(row, infraError('aborted: the worker shut down before the task finished', now()), bc);
       }
     }
     return retryOrFail(row, appError(err, row.attempts, bc.workerId, now()), bc);

@@ -47,6 +47,23 @@ export function consoleLogger(
   };
 }
 
+/**
+ * Forwards to `inner` and also hands each record, as the JSON line consoleLogger would print, to `record`;
+ * the drain uses it to capture a task's own log for logs_uri.
+ */
+export function teeLogger(inner: Logger, record: (level: 'info' | 'warn' | 'error', line: string) => void, base: Record<string, unknown> = {}): Logger {
+  const emit = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => {
+    inner[level](msg, fields);
+    record(level, JSON.stringify(redact({ time: new Date().toISOString(), level, msg, ...base, ...fields })));
+  };
+  return {
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    child: (fields) => teeLogger(inner.child(fields), record, { ...base, ...fields }),
+  };
+}
+
 /** Discards everything; for tests and benchmarks. */
 export const silentLogger: Logger = {
   info() {},

@@ -4,10 +4,13 @@ import type { Command } from 'commander';
 import { connect } from '../db/connect.ts';
 import type { Db } from '../db/types.ts';
 import { ConfigError } from '../errors.ts';
+import { DEBUG_TASKS } from '../tasks/debug.ts';
 import { registryFromModule, type TaskRegistry } from '../tasks/registry.ts';
+import { cliDsn, loadCliConfig, type CliConfig, type FlagSetting } from './config-file.ts';
 
 export interface DbFlags {
   dsn?: string;
+  config?: string;
   driver?: 'pg' | 'neon-ws' | 'neon-http' | 'pglite';
   wsProxy?: string;
 }
@@ -15,22 +18,35 @@ export interface DbFlags {
 /** Adds the connection flags every database command shares. */
 export function withDbFlags(cmd: Command): Command {
   return cmd
-    .option('--dsn <url>', 'database URL (default: DATABASE_URL); pglite://DIR or pglite://memory for embedded')
+    .option('--dsn <url>', 'database URL (default: DATABASE_URL, then dsn in the config file); pglite://DIR or pglite://memory for embedded')
+    .option('--config <file>', 'config file (default: REPROQ_CONFIG, then reproq.yaml/.yml/.toml or .reproq.* in the working directory)')
     .option('--driver <name>', 'pg | neon-ws | neon-http | pglite (default: from the URL)')
     .option('--ws-proxy <host:port>', 'route the Neon driver through a local WebSocket proxy (WS_PROXY)');
 }
 
-/** `--dsn` beats `DATABASE_URL`; with neither, the error names both. */
-export async function openDatabase(flags: DbFlags): Promise<Db> {
-  const dsn = flags.dsn ?? process.env.DATABASE_URL;
-  if (!dsn) throw new ConfigError('DATABASE_URL', 'no database given: pass --dsn or set DATABASE_URL');
-  return connect(dsn, { driver: flags.driver, wsProxy: flags.wsProxy ?? process.env.WS_PROXY });
+/** The layered config of a command: its config file, the environment, and the flags it was given. */
+export function commandConfig(flags: DbFlags, settings: readonly FlagSetting[] = []): CliConfig {
+  return loadCliConfig({ config: flags.config, flags: [{ key: 'dsn', flag: '--dsn', value: flags.dsn }, ...settings] });
 }
 
-/** Loads a user's tasks module (`--tasks PATH` or `REPROQ_TASKS`), TypeScript or JavaScript. */
+/** `--dsn` beats `DATABASE_URL`, which beats the config file; with none, the error names them. */
+export async function openDatabase(flags: DbFlags, cfg: CliConfig = commandConfig(flags), role: 'worker' | 'beat' = 'worker'): Promise<Db> {
+  const chosen = cliDsn(cfg, role);
+  if (!chosen) throw new ConfigError('DATABASE_URL', 'no database given: pass --dsn, set DATABASE_URL, or set dsn in reproq.yaml');
+  return connect(chosen.dsn, {
+    driver: flags.driver,
+    wsProxy: flags.wsProxy ?? process.env.WS_PROXY,
+    source: chosen.source.replace(/^(flag|env|file):/, ''),
+  });
+}
+
+/**
+ * Loads a user's tasks module (`--tasks PATH`, REPROQ_TASKS or `tasks` in the config file), TypeScript or
+ * JavaScript, plus upstream's debug tasks unless the module defines its own.
+ */
 export async function loadTasks(file: string | undefined): Promise<TaskRegistry> {
   const target = file ?? process.env.REPROQ_TASKS;
-  if (!target) throw new ConfigError('REPROQ_TASKS', 'no tasks module given: pass --tasks PATH or set REPROQ_TASKS');
+  if (!target) throw new ConfigError('REPROQ_TASKS', 'no tasks module given: pass --tasks PATH, set REPROQ_TASKS, or set tasks in reproq.yaml');
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(path.resolve(target)).href);
@@ -39,15 +55,21 @@ export async function loadTasks(file: string | undefined): Promise<TaskRegistry>
   }
   const registry = registryFromModule(mod);
   if (registry.size === 0) throw new ConfigError('--tasks', `${target} exports no task definitions`);
+  for (const task of DEBUG_TASKS) if (!registry.get(task.path)) registry.register(task);
   return registry;
 }
 
 /** Runs `fn` with an open database and always closes it. */
-export async function withDb<T>(flags: DbFlags, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDatabase(flags);
+export async function withDb<T>(flags: DbFlags, fn: (db: Db) => Promise<T>, cfg?: CliConfig): Promise<T> {
+  const db = await openDatabase(flags, cfg);
   try {
     return await fn(db);
   } finally {
     await db.close();
   }
+}
+
+/** Prints `value` as one JSON line, or `text` when --json is off. */
+export function output(json: boolean | undefined, value: unknown, text: () => string): void {
+  console.log(json ? JSON.stringify(value) : text());
 }

@@ -1,23 +1,9 @@
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { ConfigError, ReproqError, ValidationError } from '../errors.ts';
-import { VERSION } from '../version.ts';
-import { registerDevProxy } from './commands/dev-proxy.ts';
-import { registerDrain } from './commands/drain.ts';
-import { registerEnqueue } from './commands/enqueue.ts';
-import { registerMigrate } from './commands/migrate.ts';
+import { buildProgram } from './program.ts';
 
 /** Exit codes follow upstream: 0 ok, 1 runtime or config error, 2 usage error. */
-const program = new Command('reproq')
-  .description('Reproq Edge: a Postgres task queue for serverless and edge runtimes')
-  .version(`reproq-edge version ${VERSION}`, '-V, --version')
-  .option('--verbose', 'print stack traces of errors')
-  .exitOverride()
-  .showHelpAfterError();
-
-registerMigrate(program);
-registerDrain(program);
-registerEnqueue(program);
-registerDevProxy(program);
+const program = buildProgram();
 
 try {
   await program.parseAsync(process.argv);

@@ -53,7 +53,8 @@ export async function openDb(driver: TestDriver, url: string, max = 10): Promise
   }
 }
 
-async function admin(sql: string): Promise<void> {
+/** Runs one statement on the admin database (CREATE/DROP DATABASE). */
+export async function admin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
   await client.connect();
   try {

@@ -1,59 +1,73 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { drain } from '../../drain.ts';
 import { consoleLogger } from '../../logger.ts';
-import { parseAllowList } from '../../tasks/allowlist.ts';
-import { loadTasks, withDb, withDbFlags, type DbFlags } from '../context.ts';
+import { int, list } from '../args.ts';
+import { commandConfig, loadTasks, output, withDb, withDbFlags, type DbFlags } from '../context.ts';
+import { fileLogSink } from '../logs-dir.ts';
 
 interface DrainFlags extends DbFlags {
   tasks?: string;
-  queues: string;
-  batchSize: string;
-  concurrency: string;
-  budget: string;
-  leaseSeconds: string;
-  workerName: string;
-  allowedTaskModules?: string;
-  unknownTasks: 'skip' | 'fail';
+  queues?: string[];
+  batchSize?: number;
+  concurrency?: number;
+  budget?: number;
+  leaseSeconds?: number;
+  workerName?: string;
+  allowedTaskModules?: string[];
+  unknownTasks?: string;
+  logsDir?: string;
   json?: boolean;
 }
 
 export function registerDrain(program: Command): void {
   withDbFlags(program.command('drain').description('claim and run tasks until the queues are empty or the budget is spent'))
     .option('--once', 'run one bounded drain and exit (the only mode; kept for cron scripts)')
-    .option('--tasks <path>', 'tasks module (default: REPROQ_TASKS)')
-    .option('--queues <list>', 'comma-separated queues', process.env.QUEUE_NAMES || 'default')
-    .option('--batch-size <n>', 'tasks claimed per statement', '100')
-    .option('--concurrency <n>', 'handlers running at once', '10')
-    .option('--budget <ms>', 'wall-clock budget in milliseconds', '25000')
-    .option('--lease-seconds <n>', 'lease length', '300')
-    .option('--worker-name <name>', 'name registered in reproq_workers', 'reproq-edge')
-    .option('--allowed-task-modules <list>', 'allow-list prefixes (default: ALLOWED_TASK_MODULES)')
-    .option('--unknown-tasks <policy>', 'skip | fail', 'skip')
+    .option('--tasks <path>', 'tasks module (default: REPROQ_TASKS, then tasks in the config file)')
+    .option('--queues <list>', 'comma-separated queues (default: QUEUE_NAMES, then worker.queues, then default)', list)
+    .option('--batch-size <n>', 'tasks claimed per statement (default: 100)', int(1, 1000))
+    .option('--concurrency <n>', 'handlers running at once (default: 10)', int(1, 1000))
+    .option('--budget <ms>', 'wall-clock budget in milliseconds (default: 25000)', int(100))
+    .option('--lease-seconds <n>', 'lease length (default: 300)', int(1))
+    .option('--worker-name <name>', 'name registered in reproq_workers (default: WORKER_ID, then reproq-edge)')
+    .option('--allowed-task-modules <list>', 'allow-list prefixes (default: ALLOWED_TASK_MODULES)', list)
+    .option('--unknown-tasks <policy>', 'skip | fail (default: skip)')
+    .option('--logs-dir <dir>', "write each attempt's task log there and set logs_uri (default: REPROQ_LOGS_DIR)")
     .option('--json', 'print the summary as JSON')
     .action(async (flags: DrainFlags) => {
-      const registry = await loadTasks(flags.tasks);
+      const cfg = commandConfig(flags, [
+        { key: 'worker.queues', flag: '--queues', value: flags.queues },
+        { key: 'drain.batch_size', flag: '--batch-size', value: flags.batchSize },
+        { key: 'worker.concurrency', flag: '--concurrency', value: flags.concurrency },
+        { key: 'drain.budget_ms', flag: '--budget', value: flags.budget },
+        { key: 'worker.lease_seconds', flag: '--lease-seconds', value: flags.leaseSeconds },
+        { key: 'worker.worker_id', flag: '--worker-name', value: flags.workerName },
+        { key: 'worker.allowed_task_modules', flag: '--allowed-task-modules', value: flags.allowedTaskModules },
+        { key: 'drain.unknown_tasks', flag: '--unknown-tasks', value: flags.unknownTasks },
+        { key: 'worker.logs_dir', flag: '--logs-dir', value: flags.logsDir },
+      ]);
+      const c = cfg.config;
+      const registry = await loadTasks(flags.tasks ?? c.tasks);
+      const workerName = c.worker.worker_id ?? 'reproq-edge';
       await withDb(flags, async (db) => {
+        const logSink = c.worker.logs_dir ? fileLogSink(c.worker.logs_dir) : undefined;
         const summary = await drain(
-          { db, registry, logger: consoleLogger({ worker: flags.workerName }) },
+          { db, registry, logger: consoleLogger({ worker: workerName }), ...(logSink && { logSink }) },
           {
-            queues: flags.queues.split(',').map((q) => q.trim()).filter(Boolean),
-            batchSize: Number(flags.batchSize),
-            concurrency: Number(flags.concurrency),
-            budgetMs: Number(flags.budget),
-            leaseSeconds: Number(flags.leaseSeconds),
-            workerName: flags.workerName,
-            allowedTaskModules: parseAllowList(flags.allowedTaskModules ?? process.env.ALLOWED_TASK_MODULES),
-            unknownTasks: flags.unknownTasks,
+            queues: c.worker.queues,
+            batchSize: c.drain.batch_size,
+            concurrency: c.worker.concurrency,
+            budgetMs: c.drain.budget_ms,
+            leaseSeconds: c.worker.lease_seconds,
+            workerName,
+            hostname: hostname(),
+            agingFactor: c.worker.priority_aging_factor,
+            allowedTaskModules: c.worker.allowed_task_modules,
+            unknownTasks: c.drain.unknown_tasks,
           },
         );
-        console.log(flags.json ? JSON.stringify(summary) : formatSummary(summary));
+        output(flags.json, summary, () => Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' '));
         if (summary.stoppedBecause === 'db_error') process.exitCode = 1;
-      });
+      }, cfg);
     });
-}
-
-function formatSummary(s: object): string {
-  return Object.entries(s)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
 }

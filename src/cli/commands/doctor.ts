@@ -1,0 +1,176 @@
+import { statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { envLayer, resolveConfig } from '../../config.ts';
+import type { Db } from '../../db/types.ts';
+import { checkSchema, migrationStatus } from '../../migrate.ts';
+import { isAllowed } from '../../tasks/allowlist.ts';
+import type { TaskRegistry } from '../../tasks/registry.ts';
+import { flagLayer, type CliConfig } from '../config-file.ts';
+import { commandConfig, loadTasks, openDatabase, withDbFlags, type DbFlags } from '../context.ts';
+
+type Level = 'ok' | 'info' | 'warn' | 'error';
+interface Check {
+  level: Level;
+  message: string;
+  fix?: string;
+}
+
+interface DoctorFlags extends DbFlags {
+  strict?: boolean;
+  tasks?: string;
+  json?: boolean;
+}
+
+export function registerDoctor(program: Command): void {
+  withDbFlags(
+    program
+      .command('doctor')
+      .description('check config, database, schema, tasks module, allow-list, scheduler and pg_cron; exits 1 on errors (and on warnings with --strict)'),
+  )
+    .option('--strict', 'exit non-zero on warnings too')
+    .option('--tasks <path>', 'tasks module (default: REPROQ_TASKS, then tasks in the config file)')
+    .option('--json', 'print the checks as JSON')
+    .action(async (flags: DoctorFlags) => {
+      const checks = await runChecks(flags);
+      const errors = checks.filter((c) => c.level === 'error').length;
+      const warnings = checks.filter((c) => c.level === 'warn').length;
+      const failed = errors > 0 || (flags.strict === true && warnings > 0);
+      if (flags.json) console.log(JSON.stringify({ checks, errors, warnings, ok: !failed }));
+      else {
+        for (const c of checks) {
+          console.log(`${`[${c.level}]`.padEnd(8)}${c.message}`);
+          if (c.fix) console.log(c.fix.replace(/^/gm, '        fix: ').replace(/\n {8}fix: /g, '\n             '));
+        }
+        console.log(
+          failed ? `Doctor found ${errors} error(s) and ${warnings} warning(s).` : `Doctor completed with no blocking issues (${warnings} warning(s)).`,
+        );
+      }
+      if (failed) process.exitCode = 1;
+    });
+}
+
+async function runChecks(flags: DoctorFlags): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (level: Level, message: string, fix?: string) => checks.push({ level, message, ...(fix && { fix }) });
+
+  let cfg: CliConfig;
+  try {
+    cfg = commandConfig(flags);
+    if (cfg.file) add('ok', `config file ${cfg.file.path} (${cfg.file.format})`);
+    else add('info', 'no config file (reproq.yaml/.toml): using env and flags');
+    if (cfg.file?.ignored.length) add('info', `ignored (the Go worker's Python executor only): ${cfg.file.ignored.join(', ')}`);
+  } catch (err) {
+    add('error', `config: ${(err as Error).message}`);
+    // Go on with env and flags alone, so the database checks still run.
+    cfg = resolveConfig([envLayer(process.env), flagLayer([{ key: 'dsn', flag: '--dsn', value: flags.dsn }])]);
+  }
+
+  let registry: TaskRegistry | undefined;
+  const tasksPath = flags.tasks ?? cfg.config.tasks;
+  if (!tasksPath) add('warn', 'no tasks module configured: workers cannot run anything', 'set REPROQ_TASKS, tasks in reproq.yaml, or pass --tasks');
+  else {
+    try {
+      registry = await loadTasks(tasksPath);
+      add('ok', `tasks module ${tasksPath}: ${registry.size} task(s)`);
+    } catch (err) {
+      add('error', (err as Error).message);
+    }
+  }
+  if (registry) checkAllowList(registry, cfg, add);
+
+  const logsDir = cfg.config.worker.logs_dir;
+  if (logsDir && !isDirectory(logsDir)) add('warn', `logs directory does not exist yet: ${logsDir}`, `mkdir -p ${logsDir}`);
+
+  let db: Db;
+  try {
+    db = await openDatabase(flags, cfg);
+    await db.query('SELECT 1');
+  } catch (err) {
+    add('error', `database: ${(err as Error).message || (err as { code?: string }).code}`);
+    return checks;
+  }
+  try {
+    add('ok', `database reachable (${db.driver})`);
+    await checkDatabase(db, add);
+  } finally {
+    await db.close();
+  }
+  return checks;
+}
+
+function checkAllowList(registry: TaskRegistry, cfg: CliConfig, add: (l: Level, m: string, f?: string) => void): void {
+  const allowed = cfg.config.worker.allowed_task_modules;
+  const uncovered = registry.paths().filter((p) => !isAllowed(p, allowed));
+  const fix = 'reproq allowlist --write (or set ALLOWED_TASK_MODULES)';
+  if (uncovered.length > 0) {
+    add('warn', `allow-list ${allowed.length ? allowed.join(',') : '(empty: upstream default myapp.tasks.,tasks.)'} rejects ${uncovered.length} registered task(s): ${uncovered.join(', ')}`, fix);
+  } else if (allowed.length === 0) {
+    add('warn', 'ALLOWED_TASK_MODULES not set: upstream default myapp.tasks.,tasks. applies', fix);
+  } else add('ok', `allow-list covers all ${registry.size} registered task(s)`);
+}
+
+async function checkDatabase(db: Db, add: (l: Level, m: string, f?: string) => void): Promise<void> {
+  const schema = await checkSchema(db);
+  const status = await migrationStatus(db);
+  if (status.changed.length) add('error', `migration(s) edited after being applied: ${status.changed.join(', ')}`);
+  if (status.pending.length) {
+    // A database migrated by Django or Go has the schema but not our record table: only a missing schema is an error.
+    add(schema.ok ? 'warn' : 'error', `migration(s) not recorded as applied: ${status.pending.join(', ')}`, 'reproq migrate (idempotent)');
+  } else if (!status.changed.length) add('ok', 'migrations applied');
+  for (const u of status.unknown) add('warn', `migration ${u.name} is recorded but unknown to this version (a newer reproq-edge migrated this database)`);
+
+  if (schema.missingColumns.length === 0 && schema.missingTables.length === 0) add('ok', 'tables and columns present');
+  for (const issue of schema.issues) {
+    if (issue.object === 'task_runs_task_path_not_empty') continue; // reported below with its state
+    add(issue.severity === 'error' ? 'error' : 'warn', `${issue.object}: ${issue.message}`, issue.fix ?? undefined);
+  }
+  const c = schema.taskPathConstraint;
+  if (!c.present) add('error', 'constraint task_runs_task_path_not_empty is missing', 'reproq migrate');
+  else if (c.validated) add('ok', 'constraint task_runs_task_path_not_empty validated');
+  else {
+    const rows = c.violatingRows ? `, ${c.violatingRows} row(s) violate it` : ', no row violates it';
+    add('warn', `constraint task_runs_task_path_not_empty is NOT VALID${rows}`, c.fix ?? undefined);
+  }
+
+  const workers = await db.query<{ alive: number; total: number }>(
+    `SELECT count(*) FILTER (WHERE last_seen_at >= NOW() - interval '2 minutes')::int AS alive, count(*)::int AS total FROM reproq_workers`,
+  );
+  const w = workers.rows[0]!;
+  add('info', `workers alive: ${w.alive} of ${w.total} registered`);
+  await checkScheduler(db, add);
+}
+
+/** pg_cron availability, and whether exactly one thing schedules periodic tasks. */
+async function checkScheduler(db: Db, add: (l: Level, m: string, f?: string) => void): Promise<void> {
+  const ext = (
+    await db.query<{ available: boolean; installed: string | null; periodic: number }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron') AS available,
+              (SELECT extversion FROM pg_extension WHERE extname = 'pg_cron') AS installed,
+              (SELECT count(*)::int FROM periodic_tasks WHERE enabled) AS periodic`,
+    )
+  ).rows[0]!;
+  if (!ext.installed) {
+    add('info', `pg_cron ${ext.available ? 'available but not installed' : 'not available on this server'}`);
+    if (ext.periodic > 0) add('info', `${ext.periodic} enabled periodic task(s): run exactly one \`reproq beat\` (or one schedule timer) per database`);
+    return;
+  }
+  const jobs = (
+    await db.query<{ jobname: string | null; active: boolean }>(
+      `SELECT jobname, active FROM cron.job WHERE jobname ILIKE '%reproq%' OR command ILIKE '%periodic_tasks%'`,
+    )
+  ).rows.filter((j) => j.active);
+  add('ok', `pg_cron ${ext.installed} installed, ${jobs.length} active reproq job(s)`);
+  if (jobs.length > 1) {
+    add('warn', `${jobs.length} pg_cron jobs schedule periodic tasks (${jobs.map((j) => j.jobname).join(', ')}): keep exactly one scheduler`);
+  } else if (jobs.length === 1 && ext.periodic > 0) {
+    add('info', `pg_cron job ${jobs[0]!.jobname} schedules periodic tasks: do not also run \`reproq beat\``);
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,180 @@
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { drain, type DrainSummary } from '../../drain.ts';
+import { parseDuration } from '../../duration.ts';
+import { ReproqError } from '../../errors.ts';
+import { consoleLogger, type Logger } from '../../logger.ts';
+import { checkSchema } from '../../migrate.ts';
+import { TOUCH_WORKER } from '../../sql/touchWorker.ts';
+import { int, list, number } from '../args.ts';
+import type { FlagSetting } from '../config-file.ts';
+import { commandConfig, loadTasks, openDatabase, withDbFlags, type DbFlags } from '../context.ts';
+import { fileLogSink } from '../logs-dir.ts';
+import { liveLine } from '../progress.ts';
+
+/** Flags that are config keys: set only when given, so the file and env below them still apply. */
+const CONFIG_FLAGS: readonly { option: string; flag: string; key: string }[] = [
+  { option: 'workerId', flag: '--worker-id', key: 'worker.worker_id' },
+  { option: 'processRole', flag: '--process-role', key: 'worker.process_role' },
+  { option: 'queues', flag: '--queues', key: 'worker.queues' },
+  { option: 'allowedTaskModules', flag: '--allowed-task-modules', key: 'worker.allowed_task_modules' },
+  { option: 'concurrency', flag: '--concurrency', key: 'worker.concurrency' },
+  { option: 'leaseSeconds', flag: '--lease-seconds', key: 'worker.lease_seconds' },
+  { option: 'heartbeatSeconds', flag: '--heartbeat-seconds', key: 'worker.heartbeat_seconds' },
+  { option: 'reclaimIntervalSeconds', flag: '--reclaim-interval-seconds', key: 'worker.reclaim_interval_seconds' },
+  { option: 'priorityAgingFactor', flag: '--priority-aging-factor', key: 'worker.priority_aging_factor' },
+  { option: 'logsDir', flag: '--logs-dir', key: 'worker.logs_dir' },
+  { option: 'batchSize', flag: '--batch-size', key: 'drain.batch_size' },
+  { option: 'unknownTasks', flag: '--unknown-tasks', key: 'drain.unknown_tasks' },
+  { option: 'metricsPort', flag: '--metrics-port', key: 'metrics.port' },
+  { option: 'metricsAddr', flag: '--metrics-addr', key: 'metrics.addr' },
+  { option: 'metricsAuthToken', flag: '--metrics-auth-token', key: 'metrics.auth_token' },
+  { option: 'metricsAllowCidrs', flag: '--metrics-allow-cidrs', key: 'metrics.allow_cidrs' },
+  { option: 'metricsAuthLimit', flag: '--metrics-auth-limit', key: 'metrics.auth_limit' },
+  { option: 'metricsAuthWindow', flag: '--metrics-auth-window', key: 'metrics.auth_window' },
+  { option: 'metricsAuthMaxEntries', flag: '--metrics-auth-max-entries', key: 'metrics.auth_max_entries' },
+  { option: 'metricsTlsCert', flag: '--metrics-tls-cert', key: 'metrics.tls_cert' },
+  { option: 'metricsTlsKey', flag: '--metrics-tls-key', key: 'metrics.tls_key' },
+  { option: 'metricsTlsClientCa', flag: '--metrics-tls-client-ca', key: 'metrics.tls_client_ca' },
+];
+
+/**
+ * A drain cycle's budget. The worker is long-lived, so a cycle ends when the queues are empty or on SIGTERM,
+ * not on a platform deadline; the budget only has to outlast any task (timeout_seconds is capped at 7 days).
+ */
+const CYCLE_BUDGET_MS = 7 * 24 * 3600 * 1000 + 60_000;
+const TOUCH_INTERVAL_MS = 30_000;
+/** After the grace period, time to record the aborted tasks before the process gives up on the database. */
+const RECORD_MARGIN_MS = 10_000;
+
+type WorkerFlags = DbFlags & Record<string, unknown> & { tasks?: string; queue?: string; payloadMode?: string };
+
+export function registerWorker(program: Command): void {
+  withDbFlags(
+    program
+      .command('worker')
+      .description(
+        'run the long-lived drain loop (systemd, Render background workers); SIGTERM stops claiming, lets running tasks finish within worker.shutdown_timeout, releases the rest, then exits',
+      ),
+  )
+    .option('--tasks <path>', 'tasks module (default: REPROQ_TASKS, then tasks in the config file)')
+    .option('--worker-id <id>', 'reproq_workers id (default: WORKER_ID, then <hostname>-<pid>)')
+    .option('--process-role <role>', 'role shown in logs (default: worker)')
+    .option('--concurrency <n>', 'tasks run at once (default: 10, or worker.concurrency)', int(1, 1000))
+    .option('--queues <list>', 'comma-separated queues (default: QUEUE_NAMES, then default)', list)
+    .option('--queue <name>', 'deprecated: one queue; use --queues')
+    .option('--allowed-task-modules <list>', 'task path prefixes allowed to run; * allows all (default: ALLOWED_TASK_MODULES)', list)
+    .option('--lease-seconds <n>', 'lease length (default: 300)', int(1))
+    .option('--heartbeat-seconds <n>', 'lease renewal interval; 0 disables (default: 60)', int(0))
+    .option('--reclaim-interval-seconds <n>', 'accepted for upstream parity; run `reproq reclaim` on a schedule', int(0))
+    .option('--priority-aging-factor <n>', 'seconds of waiting worth one priority point; 0 disables (default: 60)', number(0))
+    .option('--logs-dir <dir>', "write each attempt's task log there and set logs_uri (default: REPROQ_LOGS_DIR)")
+    .option('--batch-size <n>', 'tasks claimed per statement (default: 100)', int(1, 1000))
+    .option('--unknown-tasks <policy>', 'skip | fail tasks this worker has no handler for (default: skip)')
+    .option('--payload-mode <mode>', "accepted for upstream parity and ignored: tasks run in-process, there is no executor payload")
+    .option('--metrics-port <n>', 'accepted: the metrics endpoint is served by `reproq serve`', int(0, 65535))
+    .option('--metrics-addr <host:port>', 'accepted: see --metrics-port')
+    .option('--metrics-auth-token <token>', 'accepted: see --metrics-port')
+    .option('--metrics-allow-cidrs <list>', 'accepted: see --metrics-port', list)
+    .option('--metrics-auth-limit <n>', 'accepted: see --metrics-port', int(1))
+    .option('--metrics-auth-window <duration>', 'accepted: see --metrics-port')
+    .option('--metrics-auth-max-entries <n>', 'accepted: see --metrics-port', int(1))
+    .option('--metrics-tls-cert <file>', 'accepted: see --metrics-port')
+    .option('--metrics-tls-key <file>', 'accepted: see --metrics-port')
+    .option('--metrics-tls-client-ca <file>', 'accepted: see --metrics-port')
+    .action(async (flags: WorkerFlags) => {
+      try {
+        await runWorker(flags);
+      } finally {
+        // A handler that ignores its abort signal may still hold a timer; once the main module has reported
+        // the outcome (and set the exit code), it must not keep the process alive.
+        setTimeout(() => process.exit(), 100).unref();
+      }
+    });
+}
+
+async function runWorker(flags: WorkerFlags): Promise<void> {
+  const settings: FlagSetting[] = CONFIG_FLAGS.map(({ option, flag, key }) => ({ key, flag, value: flags[option] }));
+  if (flags.queue !== undefined && flags.queues === undefined) settings.push({ key: 'worker.queues', flag: '--queue', value: [flags.queue] });
+  const cfg = commandConfig(flags, settings);
+  const c = cfg.config;
+  const workerName = c.worker.worker_id ?? `${hostname()}-${process.pid}`;
+  const log: Logger = consoleLogger({ worker_id: workerName, role: c.worker.process_role });
+  if (flags.queue !== undefined) log.warn('--queue is deprecated; use --queues');
+  if (flags.payloadMode !== undefined) log.info('--payload-mode is ignored: tasks run in-process, with no executor payload');
+  if (Object.keys(cfg.sources).some((k) => k.startsWith('metrics.') && cfg.sources[k]!.startsWith('flag:'))) {
+    log.info('metrics flags accepted: this process does not listen; `reproq serve` serves /metrics');
+  }
+  const graceMs = parseDuration(c.worker.shutdown_timeout, 'worker.shutdown_timeout');
+  const minBackoff = parseDuration(c.worker.poll_min_backoff, 'worker.poll_min_backoff');
+  const maxBackoff = Math.max(parseDuration(c.worker.poll_max_backoff, 'worker.poll_max_backoff'), minBackoff);
+
+  const status = liveLine();
+  status.set('loading tasks…');
+  const registry = await loadTasks(flags.tasks ?? c.tasks);
+  status.set('connecting…');
+  const db = await openDatabase(flags, cfg);
+  const claiming = new AbortController();
+  const stopping = new AbortController();
+  const timers: NodeJS.Timeout[] = [];
+  const onSignal = (signal: string) => {
+    if (claiming.signal.aborted) return;
+    log.info('shutting down: no new claims; running tasks get the grace period', { signal, grace_ms: graceMs });
+    claiming.abort();
+    timers.push(setTimeout(() => stopping.abort(), graceMs));
+    // Last resort if the database does not answer: exit; unrecorded tasks come back through lease expiry.
+    timers.push(setTimeout(() => (log.error('shutdown did not complete; exiting'), process.exit(1)), graceMs + RECORD_MARGIN_MS).unref());
+  };
+  process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
+
+  try {
+    status.set('checking schema…');
+    const schema = await checkSchema(db);
+    if (!schema.ok) throw new ReproqError(`the database schema is incomplete (${schema.issues[0]?.object}: ${schema.issues[0]?.message}); run \`reproq migrate\``);
+    status.done(`worker ${workerName} ready: queues ${c.worker.queues.join(',')}, concurrency ${c.worker.concurrency}, ${registry.size} task(s)`);
+    timers.push(setInterval(() => void db.query(TOUCH_WORKER, [workerName]).catch((err) => log.warn('worker heartbeat failed', { error: String(err) })), TOUCH_INTERVAL_MS));
+
+    const deps = { db, registry, logger: log, signal: claiming.signal, stop: stopping.signal, ...(c.worker.logs_dir && { logSink: fileLogSink(c.worker.logs_dir) }) };
+    const options = {
+      queues: c.worker.queues,
+      batchSize: c.drain.batch_size,
+      concurrency: c.worker.concurrency,
+      budgetMs: CYCLE_BUDGET_MS,
+      leaseSeconds: c.worker.lease_seconds,
+      // Upstream's 0 disables renewal; a renewal once per lease is the closest the drain allows.
+      heartbeatSeconds: c.worker.heartbeat_seconds || c.worker.lease_seconds,
+      workerName,
+      hostname: hostname(),
+      agingFactor: c.worker.priority_aging_factor,
+      allowedTaskModules: c.worker.allowed_task_modules,
+      unknownTasks: c.drain.unknown_tasks,
+    };
+    let backoff = minBackoff;
+    const total = { claimed: 0, succeeded: 0, failed: 0, retried: 0, released: 0 };
+    while (!claiming.signal.aborted) {
+      const summary: DrainSummary = await drain(deps, options);
+      for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += summary[k];
+      if (summary.claimed > 0 || summary.stoppedBecause === 'db_error') log.info('drain cycle', { ...summary });
+      // Idle or failing: back off towards poll_max_backoff; busy: poll again at once.
+      backoff = summary.claimed > 0 && summary.stoppedBecause !== 'db_error' ? minBackoff : Math.min(backoff * 2, maxBackoff);
+      if (summary.claimed === 0 || summary.stoppedBecause === 'db_error') await sleep(backoff, claiming.signal);
+    }
+    log.info('worker stopped', total);
+  } finally {
+    timers.forEach((t) => clearTimeout(t));
+    process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
+    await db.close();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
