@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import type { Db } from '../../src/db/types.ts';
 import { ADMIN_URL, databaseUrl } from './urls.ts';
 
@@ -61,4 +61,25 @@ async function admin(sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A database for one describe block: cloned before it, dropped after it, with `truncate` (a
+ * comma-separated table list) emptied before each test. Returns a getter for the open Db.
+ */
+export function useTestDb(driver: TestDriver, truncate: string, max = 20): () => Db {
+  let tdb: TestDatabase;
+  let db: Db;
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = await openDb(driver, tdb.url, max);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await tdb?.drop();
+  });
+  beforeEach(async () => {
+    await db.query(`TRUNCATE ${truncate} RESTART IDENTITY`);
+  });
+  return () => db;
 }
