@@ -40,7 +40,7 @@ export interface CronSchedule {
   readonly expression: string;
   /** IANA zone the fields are read in (`UTC` without a prefix). */
   readonly timezone: string;
-  /** The five fields with names resolved to numbers and `?` to `*`. */
+  /** The five fields as explicit value lists (or `*`), as handed to cron-parser. */
   readonly fields: string;
   /** The first run strictly after `after`. */
   next(after: Date): Date;
@@ -124,26 +124,38 @@ function previous(it: { prev(): { toDate(): Date } }): Date | null {
   }
 }
 
+/**
+ * One field as cron-parser should read it: `*` stays `*` (the day rule depends on it), anything
+ * else becomes its explicit sorted list of values, so lists with repeats (`1,jan`), which robfig
+ * accepts and cron-parser refuses, mean the same to both.
+ */
 function normalizeField(text: string, spec: FieldSpec, field: string): string {
   const bad = (why: string) => new CronExpressionError(`${spec.name} ${JSON.stringify(text)}: ${why}`, field);
-  return text
-    .split(',')
-    .map((item) => {
-      const [range, step, extra] = item.split('/');
-      if (extra !== undefined || range === undefined || range === '') throw bad('malformed list item');
-      if (step !== undefined && !/^\d+$/.test(step)) throw bad('step must be a number');
-      if (step !== undefined && Number(step) < 1) throw bad('step must be positive');
-      // `*/1` is a plain `*` for robfig too, which matters for the day-of-month/day-of-week rule.
-      if (range === '*' || range === '?') return step === undefined || Number(step) === 1 ? '*' : `*/${Number(step)}`;
+  const values = new Set<number>();
+  let star = false;
+  for (const item of text.split(',')) {
+    const [range, step, extra] = item.split('/');
+    if (extra !== undefined || range === undefined || range === '') throw bad('malformed list item');
+    if (step !== undefined && !/^\d+$/.test(step)) throw bad('step must be a number');
+    const by = step === undefined ? 1 : Number(step);
+    if (by < 1) throw bad('step must be positive');
+    let lo: number;
+    let hi: number;
+    if (range === '*' || range === '?') {
+      // `*/1` is a plain `*` for robfig too.
+      if (by === 1) star = true;
+      [lo, hi] = [spec.min, spec.max];
+    } else {
       const ends = range.split('-');
       if (ends.length > 2) throw bad('malformed range');
-      const [lo, hi] = ends.map((v) => value(v, spec, bad));
-      if (hi !== undefined && lo! > hi) throw bad('range start is after its end');
+      lo = value(ends[0]!, spec, bad);
       // robfig: a single value with a step runs to the field's maximum.
-      const end = hi ?? (step !== undefined ? spec.max : undefined);
-      return `${lo}${end !== undefined ? `-${end}` : ''}${step !== undefined ? `/${Number(step)}` : ''}`;
-    })
-    .join(',');
+      hi = ends.length === 2 ? value(ends[1]!, spec, bad) : step !== undefined ? spec.max : lo;
+      if (lo > hi) throw bad('range start is after its end');
+    }
+    for (let v = lo; v <= hi; v += by) values.add(v);
+  }
+  return star ? '*' : [...values].sort((a, b) => a - b).join(',');
 }
 
 function value(v: string, spec: FieldSpec, bad: (why: string) => Error): number {
