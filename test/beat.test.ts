@@ -27,10 +27,10 @@ async function runsOf(db: Db, name: string): Promise<{ run_after: Date; spec_jso
 }
 
 describe.each(QUEUE_DRIVERS)('beat on %s', (driver) => {
-  const getDb = useTestDb(driver, 'task_runs, periodic_tasks, reproq_workers');
+  const t = useTestDb(driver, 'task_runs, periodic_tasks, reproq_workers');
   let db: Db;
   beforeEach(() => {
-    db = getDb();
+    db = t.db;
   });
 
   it('enqueues one run with the Go beat spec bytes, hash and run_after, then advances next_run_at', async () => {

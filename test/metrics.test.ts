@@ -34,10 +34,10 @@ async function populate(db: Db): Promise<void> {
 }
 
 describe.each(QUEUE_DRIVERS)('metrics on %s', (driver) => {
-  const getDb = useTestDb(driver, 'task_runs, reproq_workers, reproq_queue_controls, periodic_tasks');
+  const t = useTestDb(driver, 'task_runs, reproq_workers, reproq_queue_controls, periodic_tasks');
   let db: Db;
   beforeEach(async () => {
-    db = getDb();
+    db = t.db;
     await populate(db);
   });
 

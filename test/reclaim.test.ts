@@ -28,10 +28,10 @@ const statusOf = async (db: Db, id: number) =>
   );
 
 describe.each(QUEUE_DRIVERS)('reclaim and prune on %s', (driver) => {
-  const getDb = useTestDb(driver, 'task_runs, reproq_workers');
+  const t = useTestDb(driver, 'task_runs, reproq_workers');
   let db: Db;
   beforeEach(() => {
-    db = getDb();
+    db = t.db;
   });
 
   it('requeues expired leases with attempts left and fails the rest, exactly those rows', async () => {

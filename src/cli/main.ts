@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, ReproqError, ValidationError } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { registerBeat } from './commands/beat.ts';
 import { registerDevProxy } from './commands/dev-proxy.ts';
 import { registerDrain } from './commands/drain.ts';
 import { registerEnqueue } from './commands/enqueue.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerReclaim } from './commands/reclaim.ts';
 
 /** Exit codes follow upstream: 0 ok, 1 runtime or config error, 2 usage error. */
 const program = new Command('reproq')
@@ -18,6 +20,8 @@ registerMigrate(program);
 registerDrain(program);
 registerEnqueue(program);
 registerDevProxy(program);
+registerBeat(program);
+registerReclaim(program);
 
 try {
   await program.parseAsync(process.argv);

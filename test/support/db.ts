@@ -65,9 +65,9 @@ async function admin(sql: string): Promise<void> {
 
 /**
  * A database for one describe block: cloned before it, dropped after it, with `truncate` (a
- * comma-separated table list) emptied before each test. Returns a getter for the open Db.
+ * comma-separated table list) emptied before each test. Read `db` and `url` inside tests.
  */
-export function useTestDb(driver: TestDriver, truncate: string, max = 20): () => Db {
+export function useTestDb(driver: TestDriver, truncate: string, max = 20): { readonly db: Db; readonly url: string } {
   let tdb: TestDatabase;
   let db: Db;
   beforeAll(async () => {
@@ -81,5 +81,12 @@ export function useTestDb(driver: TestDriver, truncate: string, max = 20): () =>
   beforeEach(async () => {
     await db.query(`TRUNCATE ${truncate} RESTART IDENTITY`);
   });
-  return () => db;
+  return {
+    get db() {
+      return db;
+    },
+    get url() {
+      return tdb.url;
+    },
+  };
 }
