@@ -216,3 +216,6 @@ function translateInsertError(err: unknown, sent: readonly { spec_hash: string }
   }
   return err;
 }
+
+/** Shared with the periodic-task schemas, so a schedule accepts what an enqueue accepts. */
+export { json as JsonValueSchema, queueName as QueueNameSchema };

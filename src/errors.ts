@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /**
  * Typed errors of the core. Each one names what was wrong so an HTTP route can answer 4xx and a
  * CLI can exit with the right code, without parsing messages.
@@ -34,4 +36,12 @@ export class DuplicateActiveTaskError extends ReproqError {
   constructor(readonly specHash: string) {
     super(`an active (READY/RUNNING) task with spec_hash ${specHash} exists and dedup is off`);
   }
+}
+
+/** Parses with a zod schema; the first issue becomes a ValidationError naming its path. */
+export function validate<S extends z.ZodType>(schema: S, input: unknown, label: (path: string) => string = (p) => p): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new ValidationError(label(issue.path.map(String).join('.') || 'input'), issue.message);
 }

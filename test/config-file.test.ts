@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliDsn, findConfigFile, loadCliConfig, readConfigFile } from '../src/cli/config-file.ts';
-import { parseDuration } from '../src/duration.ts';
-import { ConfigError, ValidationError } from '../src/errors.ts';
+import { ConfigError } from '../src/errors.ts';
 
 function dir(files: Record<string, string>): string {
   const d = mkdtempSync(path.join(tmpdir(), 'reproq-cfg-'));
@@ -20,22 +19,6 @@ function errorOf(fn: () => unknown): Error {
   }
   throw new Error('expected an error');
 }
-
-describe('parseDuration', () => {
-  it.each([
-    ['300ms', 300],
-    ['1h30m', 5_400_000],
-    ['1.5s', 1500],
-    ['2us', 0.002],
-    ['45', 45_000],
-  ])('%s → %d ms', (text, ms) => expect(parseDuration(text)).toBeCloseTo(ms));
-
-  it.each(['5x', '', '1h 30m', 'ms', '-1s'])('rejects %j naming the field', (text) => {
-    const err = errorOf(() => parseDuration(text, '--older-than'));
-    expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).field).toBe('--older-than');
-  });
-});
 
 describe('config file layer', () => {
   it('discovers upstream names in order, REPROQ_CONFIG before them and --config before both', () => {

@@ -5,7 +5,7 @@ import { enqueue, enqueueMany } from '../src/enqueue.ts';
 import { DuplicateActiveTaskError, ValidationError } from '../src/errors.ts';
 import { defineTask } from '../src/tasks/registry.ts';
 import { QUEUE_DRIVERS, createTestDatabase, openDb, type TestDatabase } from './support/db.ts';
-import { countingDb, drainWith, row, sleep } from './support/queue.ts';
+import { countingDb, drainWith, row, sleep, waitFor } from './support/queue.ts';
 
 const ok = defineTask({ path: 'tasks.ok', handler: ({ args }) => ({ echoed: args }) });
 const boom = defineTask({
@@ -390,12 +390,3 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
     });
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await sleep(20);
-  }
-  throw new Error('condition not reached');
-}

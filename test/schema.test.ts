@@ -283,8 +283,8 @@ async function count(db: Db, sql: string): Promise<number> {
 // ---------------------------------------------------------------------------------------------------------
 
 describe('migration files', () => {
-  it('are the two expected files, loaded in order', () => {
-    expect(NAMES).toEqual(['0001_reproq_schema', '0002_claim_rank']);
+  it('are the three expected files, loaded in order', () => {
+    expect(NAMES).toEqual(['0001_reproq_schema', '0002_claim_rank', '0003_maintenance_indexes']);
   });
 
   it('split into statements around comments, quotes and dollar-quoted bodies', () => {
@@ -357,7 +357,7 @@ describe('migrate on Postgres', () => {
     expect(await pendingMigrations(db)).toEqual([]);
     const status = await migrationStatus(db);
     expect(status.upToDate).toBe(true);
-    expect(status.entries.map((e) => e.state)).toEqual(['applied', 'applied']);
+    expect(status.entries.map((e) => e.state)).toEqual(NAMES.map(() => 'applied'));
 
     // Running the files again by hand (bypassing the record table) keeps a configured global limit.
     await db.query(`UPDATE rate_limits SET tokens_per_second = 5, burst_size = 10, current_tokens = 7 WHERE key = 'global'`);
@@ -562,7 +562,7 @@ describe('migrate on Postgres', () => {
     // CRLF checkouts are not edits.
     const crlf = MIGRATIONS.map((m) => ({ ...m, sql: m.sql.replace(/\n/g, '\r\n') }));
     await db.query(`DELETE FROM reproq_edge_migrations WHERE name = '0002_claim_rank'`);
-    expect(await migrate(db, { migrations: crlf })).toEqual({ applied: ['0002_claim_rank'], skipped: ['0001_reproq_schema'] });
+    expect(await migrate(db, { migrations: crlf })).toEqual({ applied: ['0002_claim_rank'], skipped: NAMES.filter((n) => n !== '0002_claim_rank') });
   });
 
   it('0002: ordering by reproq_claim_rank equals upstream aged ordering, is TimeZone-proof and uses the index', async () => {

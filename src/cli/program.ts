@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerAllowlist } from './commands/allowlist.ts';
+import { registerBeat } from './commands/beat.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDevProxy } from './commands/dev-proxy.ts';
@@ -12,6 +13,7 @@ import { registerLogs } from './commands/logs.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerPrune } from './commands/prune.ts';
 import { registerQueueControls } from './commands/queues.ts';
+import { registerReclaim } from './commands/reclaim.ts';
 import { registerReplay } from './commands/replay.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerStressTest } from './commands/stress-test.ts';
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
     registerMigrate,
     registerWorker,
     registerDrain,
+    registerBeat,
+    registerReclaim,
     registerEnqueue,
     registerStatus,
     registerDoctor,

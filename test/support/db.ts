@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import type { Db } from '../../src/db/types.ts';
 import { ADMIN_URL, databaseUrl } from './urls.ts';
 
@@ -62,4 +62,32 @@ export async function admin(sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A database for one describe block: cloned before it, dropped after it, with `truncate` (a
+ * comma-separated table list) emptied before each test. Read `db` and `url` inside tests.
+ */
+export function useTestDb(driver: TestDriver, truncate: string, max = 20): { readonly db: Db; readonly url: string } {
+  let tdb: TestDatabase;
+  let db: Db;
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = await openDb(driver, tdb.url, max);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await tdb?.drop();
+  });
+  beforeEach(async () => {
+    await db.query(`TRUNCATE ${truncate} RESTART IDENTITY`);
+  });
+  return {
+    get db() {
+      return db;
+    },
+    get url() {
+      return tdb.url;
+    },
+  };
 }

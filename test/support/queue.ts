@@ -29,3 +29,13 @@ export function drainWith(db: Db, tasks: AnyTask[], opts: DrainOptions = {}) {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it holds, or throws after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await sleep(20);
+  }
+  throw new Error('condition not reached');
+}

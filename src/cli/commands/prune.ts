@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Db } from '../../db/types.ts';
 import { PRUNE_FIELDS, pruneTasksSql, type PruneField } from '../../sql/pruneTasks.ts';
-import { PRUNE_WORKERS } from '../../sql/pruneWorkers.ts';
+import { pruneWorkers } from '../../reclaim.ts';
 import { ageSeconds, int, oneOf, statuses } from '../args.ts';
 import { output, withDb, withDbFlags, type DbFlags } from '../context.ts';
 import { progressBar } from '../progress.ts';
@@ -36,12 +36,13 @@ export function registerPrune(program: Command): void {
 
   withDbFlags(program.command('prune-workers').description('delete reproq_workers rows not seen for a while'))
     .option('--older-than <age>', 'last seen before this long ago (30s, 10m, 2h, 7d, 1h30m)', ageSeconds, ageSeconds('10m'))
+    .option('--limit <n>', 'delete at most this many, longest silent first (0: no limit)', int(0), 0)
     .option('--dry-run', 'only count')
     .option('--json', 'print the result as JSON')
-    .action(async (flags: DbFlags & { olderThan: number; dryRun?: boolean; json?: boolean }) => {
+    .action(async (flags: DbFlags & { olderThan: number; limit: number; dryRun?: boolean; json?: boolean }) => {
       await withDb(flags, async (db) => {
-        const r = (await db.query<{ matched: number; deleted: number }>(PRUNE_WORKERS, [flags.olderThan, flags.dryRun === true])).rows[0]!;
-        output(flags.json, { matched: r.matched, deleted: r.deleted, dryRun: flags.dryRun === true }, () =>
+        const r = await pruneWorkers(db, { olderThanSeconds: flags.olderThan, limit: flags.limit, dryRun: flags.dryRun === true });
+        output(flags.json, { matched: r.matched, deleted: r.deleted, dryRun: r.dryRun }, () =>
           flags.dryRun ? `Dry run: ${r.matched} worker(s) would be deleted.` : `Deleted ${r.deleted} stale worker(s).`,
         );
       });

@@ -1,0 +1,262 @@
+import { z } from 'zod';
+import { parseCron } from './cron.ts';
+import type { Db } from './db/types.ts';
+import { ValidationError, validate } from './errors.ts';
+import { ADVANCE_PERIODIC_TASKS } from './sql/advancePeriodicTasks.ts';
+import { DUE_PERIODIC_TASKS } from './sql/duePeriodicTasks.ts';
+import {
+  goPeriodicSpecBytes,
+  normalizePeriodicFields,
+  parsePeriodicPayload,
+  RawJson,
+  type PeriodicJson,
+} from './spec/periodic.ts';
+import { sha256Hex } from './spec/hash.ts';
+
+/**
+ * What a tick does with a task whose `next_run_at` is in the past (the beat was down, or slow):
+ * - `catch_up_once` (upstream): one run, scheduled at the stale `next_run_at`; the next run is the
+ *   first time after now, so the other missed times are dropped.
+ * - `skip`: missed times are dropped; only the latest time, and only if it is at most
+ *   `misfireGraceSeconds` old (an on-time tick is always a little late), is run.
+ * - `backfill`: every missed time is run, oldest first, at most `maxCatchUp` of them (the most recent).
+ */
+export const MisfirePolicySchema = z.enum(['catch_up_once', 'skip', 'backfill']);
+export type MisfirePolicy = z.infer<typeof MisfirePolicySchema>;
+
+export const BeatOptionsSchema = z
+  .object({
+    /** The tick's clock: due means `next_run_at <= now`, and the next run is the first time after it. */
+    now: z.date().optional(),
+    misfirePolicy: MisfirePolicySchema.default('catch_up_once'),
+    maxCatchUp: z.number().int().min(1).max(1000).default(10),
+    misfireGraceSeconds: z.number().min(0).default(60),
+    /** Due rows read and written per statement pair. */
+    batchSize: z.number().int().min(1).max(10_000).default(1000),
+    /** No new page is started after this many milliseconds. */
+    budgetMs: z.number().int().min(1).default(25_000),
+  })
+  .strict();
+
+export type BeatOptions = z.input<typeof BeatOptionsSchema>;
+
+export interface BeatRowError {
+  name: string;
+  /** The column at fault: `cron_expr`, `payload_json`, or another spec field. */
+  field: string;
+  message: string;
+}
+
+export interface BeatSummary {
+  /** Due rows this tick read. */
+  due: number;
+  /** Rows this tick advanced (the others were advanced by a concurrent tick, or failed). */
+  advanced: number;
+  /** New task_runs rows. */
+  enqueued: number;
+  /** Runs not inserted because an active row had the same spec_hash (upstream counts them as done). */
+  deduplicated: number;
+  /** Rows a concurrent tick advanced first; this tick enqueued nothing for them. */
+  lostRace: number;
+  /** Rows left as they are because they cannot be scheduled; they stay due and show in metrics. */
+  errors: BeatRowError[];
+  enqueuedIds: number[];
+  roundTrips: number;
+  durationMs: number;
+  stoppedBecause: 'done' | 'budget';
+}
+
+/** The periodic_tasks columns a run copies. */
+interface RunColumns {
+  name: string;
+  task_path: string;
+  queue_name: string;
+  priority: number;
+  max_attempts: number;
+  concurrency_key: string | null;
+  concurrency_limit: number;
+}
+
+interface DueRow extends RunColumns {
+  cron_expr: string;
+  next_run_at: string;
+  payload_text: string;
+  args_text: string | null;
+  kwargs_text: string | null;
+}
+
+interface TaskUpdate {
+  name: string;
+  old_next_run_at: string;
+  next_run_at: string;
+  last_run_at: string | null;
+}
+
+interface RunInsert extends RunColumns {
+  spec_hash: string;
+  spec_text: string;
+  run_after: string;
+}
+
+type Opts = z.output<typeof BeatOptionsSchema>;
+
+/**
+ * One beat tick: enqueue the runs of every due periodic task and advance its `next_run_at`.
+ * Two round trips per page of `batchSize` due rows (read, then one conditional write), so any
+ * number of concurrent ticks enqueue each run once (see sql/advancePeriodicTasks.ts). A row whose
+ * cron expression or payload cannot be used is reported in `errors` and left untouched.
+ */
+export async function beat(db: Db, options: BeatOptions = {}): Promise<BeatSummary> {
+  const opts = validate(BeatOptionsSchema, options);
+  const started = Date.now();
+  const now = opts.now ?? new Date();
+  const summary: BeatSummary = {
+    due: 0,
+    advanced: 0,
+    enqueued: 0,
+    deduplicated: 0,
+    lostRace: 0,
+    errors: [],
+    enqueuedIds: [],
+    roundTrips: 0,
+    durationMs: 0,
+    stoppedBecause: 'done',
+  };
+  let after = { nextRunAt: '-infinity', name: '' };
+  // The next run after `now` depends only on the expression: computed once per expression per tick.
+  const nextTimes = new Map<string, Date>();
+  const nextAfterNow = (expr: string) => {
+    let next = nextTimes.get(expr);
+    if (!next) nextTimes.set(expr, (next = parseCron(expr).next(now)));
+    return next;
+  };
+  for (;;) {
+    if (Date.now() - started >= opts.budgetMs) {
+      summary.stoppedBecause = 'budget';
+      break;
+    }
+    const page = await db.query<DueRow>(DUE_PERIODIC_TASKS, [now.toISOString(), after.nextRunAt, after.name, opts.batchSize]);
+    summary.roundTrips++;
+    summary.due += page.rows.length;
+    if (page.rows.length === 0) break;
+    const last = page.rows[page.rows.length - 1]!;
+    after = { nextRunAt: last.next_run_at, name: last.name };
+
+    const tasks: TaskUpdate[] = [];
+    const runs: RunInsert[] = [];
+    // All rows at once: hashing goes through WebCrypto's thread pool, one hop per await.
+    const planned = await Promise.allSettled(page.rows.map((row) => planRow(row, now, opts, nextAfterNow)));
+    planned.forEach((p, i) => {
+      if (p.status === 'fulfilled') {
+        tasks.push(p.value.task);
+        runs.push(...p.value.runs);
+        return;
+      }
+      if (!(p.reason instanceof ValidationError)) throw p.reason;
+      const err = p.reason;
+      summary.errors.push({ name: page.rows[i]!.name, field: err.field, message: err.message.slice(err.field.length + 2) });
+    });
+    if (tasks.length > 0) {
+      const res = await db.query<{ advanced: string[]; inserted: number[] }>(ADVANCE_PERIODIC_TASKS, [
+        JSON.stringify(tasks),
+        JSON.stringify(runs),
+      ]);
+      summary.roundTrips++;
+      const { advanced, inserted } = res.rows[0]!;
+      const won = new Set(advanced);
+      const runsOfWinners = runs.filter((r) => won.has(r.name)).length;
+      summary.advanced += advanced.length;
+      summary.lostRace += tasks.length - advanced.length;
+      summary.enqueued += inserted.length;
+      summary.deduplicated += runsOfWinners - inserted.length;
+      summary.enqueuedIds.push(...inserted.map(Number));
+    }
+    if (page.rows.length < opts.batchSize) break;
+  }
+  summary.durationMs = Date.now() - started;
+  return summary;
+}
+
+/** The runs a due row gets under the policy, and its new next_run_at; throws ValidationError. */
+async function planRow(
+  row: DueRow,
+  now: Date,
+  opts: Opts,
+  nextAfterNow: (expr: string) => Date,
+): Promise<{ task: TaskUpdate; runs: RunInsert[] }> {
+  const { args, kwargs } = rawPayload(row);
+  const schedule = parseCron(row.cron_expr);
+  const stale = new Date(row.next_run_at);
+  const next = nextAfterNow(row.cron_expr);
+  let times: (Date | string)[];
+  switch (opts.misfirePolicy) {
+    case 'catch_up_once':
+      // The stored text, not the Date: run_after keeps next_run_at's microseconds, as Go's does.
+      times = [row.next_run_at];
+      break;
+    case 'skip': {
+      const latest = schedule.runsBetween(stale, now, 1)[0] ?? stale;
+      times = now.getTime() - latest.getTime() <= opts.misfireGraceSeconds * 1000 ? [latest === stale ? row.next_run_at : latest] : [];
+      break;
+    }
+    case 'backfill': {
+      const missed = schedule.runsBetween(stale, now, opts.maxCatchUp).reverse();
+      times = missed.length < opts.maxCatchUp ? [row.next_run_at, ...missed] : missed;
+      break;
+    }
+  }
+  const fields = normalizePeriodicFields({
+    taskPath: row.task_path,
+    args,
+    kwargs,
+    queueName: row.queue_name,
+    priority: row.priority,
+    concurrencyKey: row.concurrency_key,
+    concurrencyLimit: row.concurrency_limit,
+    periodicName: row.name,
+    maxAttempts: row.max_attempts,
+  });
+  const runs = await Promise.all(
+    times.map(async (time): Promise<RunInsert> => {
+      const specText = goPeriodicSpecBytes({ ...fields, scheduledAt: new Date(time) });
+      return {
+        name: row.name,
+        spec_hash: await sha256Hex(specText),
+        spec_text: specText,
+        run_after: typeof time === 'string' ? time : time.toISOString(),
+        task_path: fields.taskPath,
+        queue_name: fields.queueName,
+        priority: fields.priority,
+        max_attempts: fields.maxAttempts,
+        concurrency_key: fields.concurrencyKey,
+        concurrency_limit: fields.concurrencyLimit,
+      };
+    }),
+  );
+  const lastRun = times[times.length - 1];
+  return {
+    task: {
+      name: row.name,
+      old_next_run_at: row.next_run_at,
+      next_run_at: next.toISOString(),
+      last_run_at: lastRun === undefined ? null : typeof lastRun === 'string' ? lastRun : lastRun.toISOString(),
+    },
+    runs,
+  };
+}
+
+/** Go's payload rules (checked on the parsed value), with args/kwargs kept as jsonb's text. */
+function rawPayload(row: DueRow): { args: PeriodicJson; kwargs: PeriodicJson } {
+  const parsed: unknown = JSON.parse(row.payload_text);
+  parsePeriodicPayload(parsed);
+  const isEnvelope = row.args_text !== null || row.kwargs_text !== null;
+  if (isEnvelope) {
+    return {
+      args: row.args_text === null ? [] : new RawJson(row.args_text),
+      kwargs: row.kwargs_text === null ? {} : new RawJson(row.kwargs_text),
+    };
+  }
+  // Go decodes a bare `null` into its args slice, like an array.
+  const isArgs = parsed === null || Array.isArray(parsed);
+  return isArgs ? { args: new RawJson(row.payload_text), kwargs: {} } : { args: [], kwargs: new RawJson(row.payload_text) };
+}

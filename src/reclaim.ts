@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import type { Db } from './db/types.ts';
+import { validate } from './errors.ts';
+import { PRUNE_EXPIRED } from './sql/pruneExpired.ts';
+import { PRUNE_WORKERS } from './sql/pruneWorkers.ts';
+import { RECLAIM_EXPIRED_LEASES } from './sql/reclaimExpiredLeases.ts';
+
+/**
+ * Maintenance beside the drain: reclaim expired leases, prune expired tasks and stale worker
+ * rows. Each is one statement, bounded by `limit` (0 = no limit, upstream's convention) so an
+ * invocation stays inside its budget; run again while `matched === limit` to go on.
+ */
+const limit = (fallback: number) => z.number().int().min(0).default(fallback);
+
+export const ReclaimOptionsSchema = z
+  .object({
+    /** Only leases that ended more than this long ago. */
+    olderThanSeconds: z.number().min(0).default(0),
+    /** `requeue`: READY while attempts remain, else FAILED (upstream's reclaim). `fail`: always FAILED. */
+    action: z.enum(['requeue', 'fail']).default('requeue'),
+    limit: limit(1000),
+    dryRun: z.boolean().default(false),
+    /** Also RUNNING rows with no lease (written by something that never set one). */
+    includeNullLease: z.boolean().default(false),
+  })
+  .strict();
+export type ReclaimOptions = z.input<typeof ReclaimOptionsSchema>;
+
+export interface ReclaimSummary {
+  /** Rows that matched (all of them are listed in `ids`); in a dry run nothing else happened. */
+  matched: number;
+  requeued: number;
+  failed: number;
+  ids: number[];
+  dryRun: boolean;
+}
+
+export async function reclaim(db: Db, options: ReclaimOptions = {}): Promise<ReclaimSummary> {
+  const o = validate(ReclaimOptionsSchema, options);
+  const res = await db.query<{ result_id: string | number; status: string | null }>(RECLAIM_EXPIRED_LEASES, [
+    o.olderThanSeconds,
+    o.includeNullLease,
+    o.limit || null,
+    o.action,
+    o.dryRun,
+  ]);
+  return {
+    matched: res.rows.length,
+    requeued: res.rows.filter((r) => r.status === 'READY').length,
+    failed: res.rows.filter((r) => r.status === 'FAILED').length,
+    ids: res.rows.map((r) => Number(r.result_id)),
+    dryRun: o.dryRun,
+  };
+}
+
+export const PruneExpiredOptionsSchema = z
+  .object({ limit: limit(10_000), dryRun: z.boolean().default(false) })
+  .strict();
+export type PruneExpiredOptions = z.input<typeof PruneExpiredOptionsSchema>;
+
+export interface PruneExpiredSummary {
+  matched: number;
+  deleted: number;
+  dryRun: boolean;
+}
+
+/** Deletes tasks past `expires_at` that are not RUNNING (upstream's `prune expired`). */
+export async function pruneExpired(db: Db, options: PruneExpiredOptions = {}): Promise<PruneExpiredSummary> {
+  const o = validate(PruneExpiredOptionsSchema, options);
+  const res = await db.query<{ matched: number; deleted: number }>(PRUNE_EXPIRED, [o.limit || null, o.dryRun]);
+  return { ...res.rows[0]!, dryRun: o.dryRun };
+}
+
+export const PruneWorkersOptionsSchema = z
+  .object({
+    /** Django's default: a worker unseen for 10 minutes is gone. */
+    olderThanSeconds: z.number().min(0).default(600),
+    limit: limit(1000),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+export type PruneWorkersOptions = z.input<typeof PruneWorkersOptionsSchema>;
+
+export interface PruneWorkersSummary {
+  matched: number;
+  deleted: number;
+  workerIds: string[];
+  dryRun: boolean;
+}
+
+/** Deletes reproq_workers rows not seen for `olderThanSeconds` (Django's `prune-workers`). */
+export async function pruneWorkers(db: Db, options: PruneWorkersOptions = {}): Promise<PruneWorkersSummary> {
+  const o = validate(PruneWorkersOptionsSchema, options);
+  const res = await db.query<{ worker_id: string; deleted: boolean }>(PRUNE_WORKERS, [o.olderThanSeconds, o.limit || null, o.dryRun]);
+  return {
+    matched: res.rows.length,
+    deleted: res.rows.filter((r) => r.deleted).length,
+    workerIds: res.rows.map((r) => r.worker_id),
+    dryRun: o.dryRun,
+  };
+}
