@@ -5,6 +5,7 @@ import { parseDuration } from '../../duration.ts';
 import { ReproqError } from '../../errors.ts';
 import { consoleLogger, type Logger } from '../../logger.ts';
 import { checkSchema } from '../../migrate.ts';
+import { reclaim } from '../../reclaim.ts';
 import { TOUCH_WORKER } from '../../sql/touchWorker.ts';
 import { int, list, number } from '../args.ts';
 import type { FlagSetting } from '../config-file.ts';
@@ -66,7 +67,7 @@ export function registerWorker(program: Command): void {
     .option('--allowed-task-modules <list>', 'task path prefixes allowed to run; * allows all (default: ALLOWED_TASK_MODULES)', list)
     .option('--lease-seconds <n>', 'lease length (default: 300)', int(1))
     .option('--heartbeat-seconds <n>', 'lease renewal interval; 0 disables (default: 60)', int(0))
-    .option('--reclaim-interval-seconds <n>', 'accepted for upstream parity; run `reproq reclaim` on a schedule', int(0))
+    .option('--reclaim-interval-seconds <n>', 'requeue or fail tasks whose lease expired, this often (0: never)', int(0))
     .option('--priority-aging-factor <n>', 'seconds of waiting worth one priority point; 0 disables (default: 60)', number(0))
     .option('--logs-dir <dir>', "write each attempt's task log there and set logs_uri (default: REPROQ_LOGS_DIR)")
     .option('--batch-size <n>', 'tasks claimed per statement (default: 100)', int(1, 1000))
@@ -133,6 +134,15 @@ async function runWorker(flags: WorkerFlags): Promise<void> {
     if (!schema.ok) throw new ReproqError(`the database schema is incomplete (${schema.issues[0]?.object}: ${schema.issues[0]?.message}); run \`reproq migrate\``);
     status.done(`worker ${workerName} ready: queues ${c.worker.queues.join(',')}, concurrency ${c.worker.concurrency}, ${registry.size} task(s)`);
     timers.push(setInterval(() => void db.query(TOUCH_WORKER, [workerName]).catch((err) => log.warn('worker heartbeat failed', { error: String(err) })), TOUCH_INTERVAL_MS));
+    // Upstream's worker reclaims expired leases at startup and then every reclaim_interval_seconds.
+    const reclaimExpired = () =>
+      reclaim(db)
+        .then((r) => r.matched > 0 && log.info('Reclaimed expired tasks', { requeued: r.requeued, failed: r.failed }))
+        .catch((err) => log.warn('reclaim failed', { error: String(err) }));
+    if (c.worker.reclaim_interval_seconds > 0) {
+      await reclaimExpired();
+      timers.push(setInterval(() => void reclaimExpired(), c.worker.reclaim_interval_seconds * 1000));
+    }
 
     const deps = { db, registry, logger: log, signal: claiming.signal, stop: stopping.signal, ...(c.worker.logs_dir && { logSink: fileLogSink(c.worker.logs_dir) }) };
     const options = {
