@@ -11,6 +11,7 @@ import { registerEnqueue } from './commands/enqueue.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerPgCron } from './commands/pg-cron.ts';
 import { registerPrune } from './commands/prune.ts';
 import { registerQueueControls } from './commands/queues.ts';
 import { registerReclaim } from './commands/reclaim.ts';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     registerDrain,
     registerBeat,
     registerReclaim,
+    registerPgCron,
     registerEnqueue,
     registerStatus,
     registerDoctor,
