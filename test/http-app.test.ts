@@ -106,7 +106,7 @@ describe('routes', () => {
   it('runs beat and reclaim through the injected ops, and 501 without them', async () => {
     const ops = fakeOps();
     const a = app({}, { ops });
-    expect(await (await a.request('/beat', json({ budgetMs: 2_000 }))).json() as any).toEqual({ due: 0, enqueued: 0 });
+    expect(await (await a.request('/beat', json({ budgetMs: 2_000 }))).json() as any).toEqual({ enqueued: 1, enqueuedIds: [1] });
     expect((await a.request('/reclaim?dryRun=true&limit=5', { method: 'POST', headers: bearer(TOKEN) })).status).toBe(200);
     expect(ops.calls).toEqual([
       { op: 'beat', options: { budgetMs: 2_000 } },

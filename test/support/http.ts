@@ -1,6 +1,7 @@
 import { sign } from 'hono/jwt';
 import { configFromEnv, type Config } from '../../src/config.ts';
 import type { Db } from '../../src/db/types.ts';
+import { enqueue } from '../../src/enqueue.ts';
 import type { Ops } from '../../src/jobs.ts';
 import { defineTask, TaskRegistry } from '../../src/tasks/registry.ts';
 
@@ -33,14 +34,17 @@ export function fakeOps(): Ops & { calls: { op: string; options?: unknown }[] } 
   return {
     calls,
     async beat(db, options) {
-      await db.query('SELECT 1');
+      const { resultId } = await enqueue(db, { taskPath: 'tasks.echo', args: ['from beat'] });
       calls.push({ op: 'beat', options });
-      return { due: 0, enqueued: 0 };
+      return { enqueued: 1, enqueuedIds: [resultId] };
     },
     async reclaim(db, options) {
-      const res = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM task_runs WHERE status = 'RUNNING'`);
+      const res = await db.query<{ result_id: number }>(
+        `UPDATE task_runs SET status = 'READY', leased_by = NULL, leased_until = NULL
+          WHERE status = 'RUNNING' AND leased_until < now() RETURNING result_id`,
+      );
       calls.push({ op: 'reclaim', options });
-      return { matched: res.rows[0]!.n };
+      return { matched: res.rowCount, ids: res.rows.map((r) => Number(r.result_id)) };
     },
     metrics: {
       async collect(db) {
