@@ -33,7 +33,7 @@ export interface ReclaimRequest {
   dryRun?: boolean;
 }
 
-/** What a caller may ask of a drain; every field is capped by `http.max_*` before it gets here. */
+/** What a caller may ask of a drain; the HTTP schemas cap each field by `http.max_*` before it gets here. */
 export interface DrainRequest {
   queues?: string[];
   batchSize?: number;
@@ -63,9 +63,12 @@ export class JobUnavailableError extends Error {
   }
 }
 
-/** The budget a job gets: the asked one (else the config's), never above the server's and the platform's caps. */
+/**
+ * The budget a job gets: the asked one (the HTTP schemas cap it at `http.max_budget_ms`), else
+ * the config's `drain.budget_ms`, never above what the platform has left.
+ */
 export function jobBudgetMs(config: Config, asked: number | undefined, platformBudgetMs?: number): number {
-  const budget = Math.min(asked ?? config.drain.budget_ms, config.http.max_budget_ms, platformBudgetMs ?? Infinity);
+  const budget = Math.min(asked ?? config.drain.budget_ms, platformBudgetMs ?? Infinity);
   // The drain refuses budgets under 100 ms; a platform nearly out of time still gets a valid, tiny one.
   return Math.max(100, Math.floor(budget));
 }
@@ -76,8 +79,8 @@ export function runDrain(deps: JobDeps, req: DrainRequest = {}): Promise<DrainSu
     { db: deps.db, registry: deps.registry, logger: deps.logger },
     {
       queues: req.queues ?? config.worker.queues,
-      batchSize: req.batchSize ?? Math.min(config.drain.batch_size, config.http.max_batch_size),
-      concurrency: req.concurrency ?? Math.min(config.worker.concurrency, config.http.max_concurrency),
+      batchSize: req.batchSize ?? config.drain.batch_size,
+      concurrency: req.concurrency ?? config.worker.concurrency,
       budgetMs: jobBudgetMs(config, req.budgetMs, deps.platformBudgetMs),
       leaseSeconds: config.worker.lease_seconds,
       // 0 is upstream's "no heartbeat"; the drain then keeps its own default.

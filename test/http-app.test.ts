@@ -1,29 +1,19 @@
 import { Hono } from 'hono';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { pgDb } from '../src/db/pg.ts';
-import type { Db } from '../src/db/types.ts';
 import { createApp, type AppOptions } from '../src/http/app.ts';
+import { jobBudgetMs } from '../src/jobs.ts';
 import { silentLogger } from '../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { useTestDatabase } from './support/db.ts';
 import { CRON, TOKEN, bearer, dbSnapshot, fakeOps, httpConfig, testRegistry } from './support/http.ts';
 
-let tdb: TestDatabase;
-let db: Db;
-
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = pgDb({ connectionString: tdb.url });
-});
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
-});
+const t = useTestDatabase();
 beforeEach(async () => {
-  await db.query('TRUNCATE task_runs, reproq_workers RESTART IDENTITY');
+  await t.db.query('TRUNCATE task_runs, reproq_workers RESTART IDENTITY');
 });
 
 function app(env: Record<string, string> = {}, extra: Partial<AppOptions> = {}) {
-  return createApp({ config: httpConfig(env), registry: testRegistry(), db, logger: silentLogger, ops: fakeOps(), ...extra });
+  return createApp({ config: httpConfig(env), registry: testRegistry(), db: t.db, logger: silentLogger, ops: fakeOps(), ...extra });
 }
 
 const json = (body: unknown, headers: Record<string, string> = bearer(TOKEN)) => ({
@@ -57,11 +47,11 @@ describe('routes', () => {
     const ok = await a.request('/enqueue', json([{ taskPath: 'tasks.echo', args: [1] }, { taskPath: 'tasks.echo', args: [2] }]));
     expect(ok.status).toBe(201);
     expect((await ok.json() as any).results).toHaveLength(2);
-    const before = await dbSnapshot(db);
+    const before = await dbSnapshot(t.db);
     const bad = await a.request('/enqueue', json([{ taskPath: 'tasks.echo', args: [3] }, { taskPath: 'tasks.echo', priority: 'high' }]));
     expect(bad.status).toBe(400);
     expect(await bad.json() as any).toMatchObject({ error: { code: 'invalid_input', field: '[1].priority' } });
-    expect(await dbSnapshot(db)).toBe(before);
+    expect(await dbSnapshot(t.db)).toBe(before);
   });
 
   it('reads drain parameters from the query string, capped by config', async () => {
@@ -80,11 +70,11 @@ describe('routes', () => {
     ['a wrong type', json({ concurrency: '3' }), 400, 'concurrency'],
     ['malformed JSON', { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(TOKEN) }, body: '{"queues": [' }, 400, 'body'],
   ])('rejects %s with 400 naming the field', async (_name, init, status, field) => {
-    const before = await dbSnapshot(db);
+    const before = await dbSnapshot(t.db);
     const res = await app().request('/drain', init);
     expect(res.status).toBe(status);
     expect((await res.json() as any).error.field).toBe(field);
-    expect(await dbSnapshot(db)).toBe(before);
+    expect(await dbSnapshot(t.db)).toBe(before);
   });
 
   it('refuses a body over http.max_body_bytes with 413', async () => {
@@ -195,12 +185,24 @@ describe('operator auth', () => {
 
   it('refuses to serve mutating routes with no token configured, unless allow_insecure', async () => {
     const config = httpConfig({ REPROQ_AUTH_TOKEN: '' });
-    const closed = createApp({ config, registry: testRegistry(), db, logger: silentLogger });
+    const closed = createApp({ config, registry: testRegistry(), db: t.db, logger: silentLogger });
     const res = await closed.request('/enqueue', json({ taskPath: 'tasks.echo' }, {}));
     expect(res.status).toBe(503);
     expect((await res.json() as any).error).toMatchObject({ code: 'auth_not_configured', message: expect.stringContaining('REPROQ_AUTH_TOKEN') });
     expect((await closed.request('/healthz')).status).toBe(200);
     const open = app({ REPROQ_AUTH_TOKEN: '', REPROQ_ALLOW_INSECURE: 'true' });
     expect((await open.request('/enqueue', json({ taskPath: 'tasks.echo' }, {}))).status).toBe(201);
+  });
+});
+
+describe('job budget', () => {
+  it('is the asked budget, else drain.budget_ms, never above what the platform has left', () => {
+    const config = httpConfig({ REPROQ_BUDGET_MS: '20000' });
+    expect(jobBudgetMs(config, undefined)).toBe(20_000);
+    expect(jobBudgetMs(config, 5_000)).toBe(5_000);
+    expect(jobBudgetMs(config, 50_000, 27_000)).toBe(27_000);
+    expect(jobBudgetMs(config, undefined, 400.7)).toBe(400);
+    // A platform nearly out of time still yields a budget the drain accepts (it then stops at once).
+    expect(jobBudgetMs(config, undefined, -50)).toBe(100);
   });
 });

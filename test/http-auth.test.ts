@@ -1,11 +1,9 @@
 import type { Context } from 'hono';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { pgDb } from '../src/db/pg.ts';
-import type { Db } from '../src/db/types.ts';
+import { describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/http/app.ts';
 import { AuthFailureLimiter } from '../src/http/limiter.ts';
 import { silentLogger } from '../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { useTestDatabase } from './support/db.ts';
 import { METRICS, TOKEN, bearer, fakeOps, httpConfig, testRegistry, tuiToken } from './support/http.ts';
 
 // The comparison must be hono's constant-time one: wrap it to see it called with what was presented.
@@ -21,22 +19,13 @@ vi.mock('hono/utils/buffer', async (original) => {
   };
 });
 
-let tdb: TestDatabase;
-let db: Db;
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = pgDb({ connectionString: tdb.url });
-});
-afterAll(async () => {
-  await db?.close();
-  await tdb?.drop();
-});
+const t = useTestDatabase();
 
 /** The peer address a runtime adapter would report (a socket, API Gateway's sourceIp). */
 const peer = (address: string) => (_c: Context) => ({ remote: { address } });
 
 function app(env: Record<string, string>, connInfo = peer('192.0.2.10'), limiter?: AuthFailureLimiter) {
-  return createApp({ config: httpConfig(env), registry: testRegistry(), db, logger: silentLogger, ops: fakeOps(), connInfo, limiter });
+  return createApp({ config: httpConfig(env), registry: testRegistry(), db: t.db, logger: silentLogger, ops: fakeOps(), connInfo, limiter });
 }
 
 describe('timing-safe comparison', () => {

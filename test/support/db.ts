@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { Db } from '../../src/db/types.ts';
 import { ADMIN_URL, databaseUrl } from './urls.ts';
 
@@ -62,4 +62,18 @@ export async function admin(sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** This file's own database and a `pg` Db on it, opened before its tests and dropped after them. */
+export function useTestDatabase(): { tdb: TestDatabase; db: Db } {
+  const ctx = {} as { tdb: TestDatabase; db: Db };
+  beforeAll(async () => {
+    ctx.tdb = await createTestDatabase();
+    ctx.db = await openDb('pg', ctx.tdb.url);
+  });
+  afterAll(async () => {
+    await ctx.db?.close();
+    await ctx.tdb?.drop();
+  });
+  return ctx;
 }
