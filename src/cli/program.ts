@@ -13,6 +13,7 @@ import { registerMigrate } from './commands/migrate.ts';
 import { registerPrune } from './commands/prune.ts';
 import { registerQueueControls } from './commands/queues.ts';
 import { registerReplay } from './commands/replay.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerStressTest } from './commands/stress-test.ts';
 import { registerSystemd } from './commands/systemd.ts';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
     registerMigrate,
     registerWorker,
     registerDrain,
+    registerServe,
     registerEnqueue,
     registerStatus,
     registerDoctor,
