@@ -19,7 +19,8 @@ const optionalKey = z
   .string()
   .nullish()
   .transform((v) => v ?? null);
-const queueName = z
+/** Queue names as enqueue, the periodic-task schemas and the HTTP routes accept them. */
+export const QueueNameSchema = z
   .string()
   .min(1)
   .max(200)
@@ -36,7 +37,7 @@ export const EnqueueInputSchema = z
     taskPath: z.string().trim().min(1, 'task_path must not be empty').max(500),
     args: z.array(json).default([]),
     kwargs: z.record(z.string(), json).default({}),
-    queue: queueName.default('default'),
+    queue: QueueNameSchema.default('default'),
     priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).default(0),
     runAfter: runAfter.nullish(),
     maxAttempts: z.number().int().min(1).max(1000).default(3),
@@ -218,4 +219,4 @@ function translateInsertError(err: unknown, sent: readonly { spec_hash: string }
 }
 
 /** Shared with the periodic-task schemas, so a schedule accepts what an enqueue accepts. */
-export { json as JsonValueSchema, queueName as QueueNameSchema };
+export { json as JsonValueSchema };

@@ -1,13 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/types.ts';
 import { useTestDb } from './support/db.ts';
-import { reproq } from './support/cli.ts';
-
-/** `reproq <args> --dsn <dsn>` as an operator runs it. */
-async function cli(args: string[], dsn: string) {
-  const r = await reproq([...args, '--dsn', dsn]);
-  return { code: r.code, out: r.stdout, err: r.stderr };
-}
+import { cli } from './support/cli.ts';
 import { row } from './support/queue.ts';
 
 describe('reproq beat / schedule / reclaim', () => {

@@ -16,6 +16,7 @@ import { registerPrune } from './commands/prune.ts';
 import { registerQueueControls } from './commands/queues.ts';
 import { registerReclaim } from './commands/reclaim.ts';
 import { registerReplay } from './commands/replay.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerStressTest } from './commands/stress-test.ts';
 import { registerSystemd } from './commands/systemd.ts';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
     registerBeat,
     registerReclaim,
     registerPgCron,
+    registerServe,
     registerEnqueue,
     registerStatus,
     registerDoctor,

@@ -47,6 +47,12 @@ export function reproq(args: string[], opts: { env?: Record<string, string | und
   });
 }
 
+/** `reproq <args> --dsn <dsn>` as an operator runs it, with the output as `out`/`err`. */
+export async function cli(args: string[], dsn: string): Promise<{ code: number | null; out: string; err: string }> {
+  const r = await reproq([...args, '--dsn', dsn]);
+  return { code: r.code, out: r.stdout, err: r.stderr };
+}
+
 /** A scratch project directory (an ES module package) with a tasks module that imports this package. */
 export function project(tasksSource = DEFAULT_TASKS): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'reproq-cli-'));

@@ -1,0 +1,216 @@
+import { zValidator } from '@hono/zod-validator';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { every } from 'hono/combine';
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/types.ts';
+import { enqueueMany, type EnqueueInput } from '../enqueue.ts';
+import { type DrainRequest, type JobName, type Ops, type ReclaimRequest, runJob } from '../jobs.ts';
+import { consoleLogger, type Logger } from '../logger.ts';
+import type { TaskRegistry } from '../tasks/registry.ts';
+import { createLimiter, metricsAuth, operatorAuth, type AuthSetup } from './auth.ts';
+import { clientIpResolver, type ConnInfoFn } from './client-ip.ts';
+import { errorHandler, jsonError, RETRY_AFTER_SECONDS, unavailable } from './errors.ts';
+import type { AuthFailureLimiter } from './limiter.ts';
+import { beatRequestSchema, drainRequestSchema, fromQuery, invalid, ReclaimRequestSchema, TaskIdSchema } from './schemas.ts';
+
+export { AuthFailureLimiter } from './limiter.ts';
+export type { ConnInfoFn } from './client-ip.ts';
+export type { ErrorBody } from './errors.ts';
+
+export interface AppOptions {
+  /** From `configFromEnv` (or the CLI's layered config): caps, auth, prefix, proxy trust. */
+  config: Config;
+  registry: TaskRegistry;
+  /** A long-lived `Db` all requests share (Node, Lambda, Vercel's Node runtime). */
+  db?: Db;
+  /**
+   * Or a `Db` per request, opened on first use and closed after the response (through
+   * `waitUntil` where the runtime has it). Workers need this: I/O objects cannot outlive the
+   * request that made them.
+   */
+  connect?: (c: Context) => Db | Promise<Db>;
+  /** Beat, reclaim and metrics. A route whose op is missing answers 501. */
+  ops?: Partial<Ops>;
+  logger?: Logger;
+  /** The runtime adapter's `getConnInfo`, used when `http.trust_proxy` is `none`. */
+  connInfo?: ConnInfoFn;
+  /** The platform's ceiling (ms) for a job started by this request, e.g. Lambda's remaining time. */
+  platformBudgetMs?: (c: Context) => number | undefined;
+  /** Shared between apps (or given a test clock); default: one per app. */
+  limiter?: AuthFailureLimiter;
+}
+
+type Env = { Variables: { reproqDb: Promise<Db> } };
+
+/** A cheap ping should answer fast; a database that cannot is unhealthy. */
+const HEALTH_TIMEOUT_MS = 5_000;
+
+/**
+ * The HTTP face of the queue as a Hono app. Mount it anywhere: its routes live under
+ * `http.route_prefix`, or pass an empty prefix and `userApp.route('/queue', createApp(...))`.
+ */
+export function createApp(opts: AppOptions): Hono<Env> {
+  const { config, registry } = opts;
+  if (!opts.db === !opts.connect) throw new TypeError('createApp needs exactly one of `db` and `connect`');
+  const log = opts.logger ?? consoleLogger({ component: 'http' });
+  const ops = opts.ops ?? {};
+  const auth: AuthSetup = {
+    config,
+    clientIp: clientIpResolver(config, opts.connInfo),
+    limiter: opts.limiter ?? createLimiter(config),
+    log,
+  };
+  const operator = operatorAuth(auth, { cron: false });
+  const cron = operatorAuth(auth, { cron: true });
+  const metrics = every(...metricsAuth(auth));
+  const limitBody = bodyLimit({
+    maxSize: config.http.max_body_bytes,
+    onError: (c) => jsonError(c, 413, 'body_too_large', `the body is over ${config.http.max_body_bytes} bytes`, 'body'),
+  });
+
+  const app = new Hono<Env>();
+  const routes = config.http.route_prefix ? app.basePath(config.http.route_prefix) : app;
+  app.onError(errorHandler(log));
+  app.notFound((c) => jsonError(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
+  if (opts.connect) app.use(closePerRequestDb);
+
+  const dbOf = (c: Context<Env>): Promise<Db> => {
+    if (opts.db) return Promise.resolve(opts.db);
+    let db = c.get('reproqDb');
+    if (!db) {
+      db = Promise.resolve().then(() => opts.connect!(c));
+      c.set('reproqDb', db);
+    }
+    return db;
+  };
+
+  const job = async (c: Context<Env>, name: JobName, req: DrainRequest & ReclaimRequest) => {
+    const result = await runJob(name, {
+      db: await dbOf(c),
+      registry,
+      config,
+      ops,
+      logger: log.child({ job: name }),
+      platformBudgetMs: opts.platformBudgetMs?.(c),
+    }, req);
+    if (result.job === 'drain' && result.summary.stoppedBecause === 'db_error') {
+      // Outcomes the drain could not record are recovered by lease expiry: nothing is lost,
+      // but the caller should try again later.
+      const { error: _hidden, ...summary } = result.summary;
+      return c.json({ error: { code: 'unavailable', message: 'the database failed during the drain' }, summary }, 503, {
+        'Retry-After': String(RETRY_AFTER_SECONDS),
+      });
+    }
+    return c.json(result.summary);
+  };
+
+  // The cron-triggerable jobs: the same fields in a JSON body or the query string (a body wins).
+  const jobRoute = (name: JobName, schema: z.ZodType<DrainRequest & ReclaimRequest>) =>
+    routes.post(
+      `/${name}`,
+      cron,
+      limitBody,
+      zValidator('query', z.preprocess(fromQuery, schema), invalid),
+      zValidator('json', schema, invalid),
+      (c) => job(c, name, { ...c.req.valid('query'), ...c.req.valid('json') }),
+    );
+  jobRoute('drain', drainRequestSchema(config.http));
+  jobRoute('beat', beatRequestSchema(config.http));
+  jobRoute('reclaim', ReclaimRequestSchema);
+
+  routes.post('/enqueue', operator, limitBody, requireJson, zValidator('json', EnqueueBodySchema(config), invalid), async (c) => {
+    const body = c.req.valid('json') as EnqueueInput | EnqueueInput[];
+    const db = await dbOf(c);
+    if (Array.isArray(body)) return c.json({ results: await enqueueMany(db, body) }, 201);
+    const [result] = await enqueueMany(db, [body]);
+    return c.json(result!, 201, { Location: `${config.http.route_prefix}/tasks/${result!.resultId}` });
+  });
+
+  routes.get('/tasks/:id', operator, zValidator('param', TaskIdSchema, invalid), async (c) => {
+    const db = await dbOf(c);
+    const res = await db.query(TASK_BY_ID, [c.req.valid('param').id]);
+    const row = res.rows[0];
+    return row ? c.json(row) : jsonError(c, 404, 'not_found', `no task ${c.req.valid('param').id}`, 'id');
+  });
+
+  routes.get('/healthz', metrics, async (c) => {
+    try {
+      const db = await dbOf(c);
+      await withTimeout(db.query('SELECT 1'), HEALTH_TIMEOUT_MS);
+      return c.text('ok');
+    } catch (err) {
+      // Upstream's answer: no driver message leaks to an unauthenticated prober.
+      log.warn('health check failed', { error: (err as Error)?.message });
+      return c.text('unhealthy', 503, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+    }
+  });
+
+  routes.get('/metrics', metrics, async (c) => {
+    if (!ops.metrics) return jsonError(c, 501, 'not_implemented', 'metrics are not available in this build');
+    const snapshot = await ops.metrics.collect(await dbOf(c));
+    return c.text(ops.metrics.prometheus(snapshot), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
+
+  routes.get('/stats', metrics, async (c) => {
+    if (!ops.metrics) return jsonError(c, 501, 'not_implemented', 'stats are not available in this build');
+    const snapshot = await ops.metrics.collect(await dbOf(c));
+    return c.json(ops.metrics.stats(snapshot) as object);
+  });
+
+  return app;
+}
+
+/** One task or a bulk array; each item is validated by `enqueueMany`, which names `[i].field`. */
+function EnqueueBodySchema(config: Config) {
+  return z.union([
+    z.record(z.string(), z.unknown()),
+    z.array(z.record(z.string(), z.unknown())).min(1).max(config.http.max_batch_size),
+  ]);
+}
+
+/** Without a JSON content type the validator would see an empty body; say what is wrong instead. */
+const requireJson: MiddlewareHandler = async (c, next) => {
+  const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!/^application\/([\w.-]+\+)?json$/.test(type)) {
+    return jsonError(c, 415, 'unsupported_media_type', 'send the body as application/json', 'content-type');
+  }
+  return next();
+};
+
+const closePerRequestDb: MiddlewareHandler<Env> = async (c, next) => {
+  try {
+    await next();
+  } finally {
+    const db = c.get('reproqDb');
+    if (db) {
+      const closing = db.then((d) => d.close()).catch(() => {});
+      let deferred = false;
+      try {
+        c.executionCtx.waitUntil(closing);
+        deferred = true;
+      } catch {
+        // No execution context (Node, tests): close before answering.
+      }
+      if (!deferred) await closing;
+    }
+  }
+};
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The row as reproq-django's TaskRun has it; the spec and worker list are left out. */
+const TASK_BY_ID = `
+SELECT result_id, task_path, queue_name, status, priority, attempts, max_attempts, timeout_seconds,
+       enqueued_at, run_after, started_at, last_attempted_at, finished_at, failed_at,
+       return_json, errors_json, last_error, leased_by, leased_until, cancel_requested,
+       lock_key, concurrency_key, expires_at, workflow_id, parent_id, spec_hash, metadata_json
+  FROM task_runs WHERE result_id = $1::bigint`;
+

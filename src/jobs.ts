@@ -1,0 +1,111 @@
+import type { Config } from './config.ts';
+import type { Db } from './db/types.ts';
+import { drain, type DrainSummary } from './drain.ts';
+import type { Logger } from './logger.ts';
+import type { TaskRegistry } from './tasks/registry.ts';
+
+/**
+ * The jobs a platform schedule or an HTTP call can trigger, each one config → core call. The HTTP
+ * routes and every scheduled entry point (Cloudflare cron, EventBridge, Vercel cron) go through
+ * here, so a cron trigger and `POST /drain` run the same thing under the same caps.
+ */
+export const JOB_NAMES = ['drain', 'beat', 'reclaim'] as const;
+export type JobName = (typeof JOB_NAMES)[number];
+
+/**
+ * The maintenance half of the core (beat tick, reclaim, metrics), injected so the app and the
+ * entry points depend on its shape rather than on a module. `DEFAULT_OPS` wires the real modules.
+ */
+export interface Ops {
+  beat(db: Db, options: { budgetMs: number }): Promise<object>;
+  reclaim(db: Db, options: ReclaimRequest): Promise<object>;
+  metrics: {
+    collect(db: Db): Promise<unknown>;
+    prometheus(snapshot: unknown): string;
+    stats(snapshot: unknown): unknown;
+  };
+}
+
+export interface ReclaimRequest {
+  olderThanSeconds?: number;
+  action?: 'requeue' | 'fail';
+  limit?: number;
+  dryRun?: boolean;
+}
+
+/** What a caller may ask of a drain; the HTTP schemas cap each field by `http.max_*` before it gets here. */
+export interface DrainRequest {
+  queues?: string[];
+  batchSize?: number;
+  concurrency?: number;
+  budgetMs?: number;
+}
+
+export interface JobDeps {
+  db: Db;
+  registry: TaskRegistry;
+  config: Config;
+  ops: Partial<Ops>;
+  logger?: Logger;
+  /** The platform's own ceiling for this invocation (Lambda's remaining time, a Worker's CPU limit). */
+  platformBudgetMs?: number;
+  /** A stable id of the invocation (Lambda request id, cron time), stored in `leased_by`. */
+  invocationId?: string;
+}
+
+export type JobResult = { job: 'drain'; summary: DrainSummary } | { job: 'beat' | 'reclaim'; summary: object };
+
+/** Thrown when a job's module is not wired (see `Ops`); the HTTP layer answers 501. */
+export class JobUnavailableError extends Error {
+  override name = 'JobUnavailableError';
+  constructor(readonly job: string) {
+    super(`${job} is not available in this build`);
+  }
+}
+
+/**
+ * The budget a job gets: the asked one (the HTTP schemas cap it at `http.max_budget_ms`), else
+ * the config's `drain.budget_ms`, never above what the platform has left.
+ */
+export function jobBudgetMs(config: Config, asked: number | undefined, platformBudgetMs?: number): number {
+  const budget = Math.min(asked ?? config.drain.budget_ms, platformBudgetMs ?? Infinity);
+  // The drain refuses budgets under 100 ms; a platform nearly out of time still gets a valid, tiny one.
+  return Math.max(100, Math.floor(budget));
+}
+
+export function runDrain(deps: JobDeps, req: DrainRequest = {}): Promise<DrainSummary> {
+  const { config } = deps;
+  return drain(
+    { db: deps.db, registry: deps.registry, logger: deps.logger },
+    {
+      queues: req.queues ?? config.worker.queues,
+      batchSize: req.batchSize ?? config.drain.batch_size,
+      concurrency: req.concurrency ?? config.worker.concurrency,
+      budgetMs: jobBudgetMs(config, req.budgetMs, deps.platformBudgetMs),
+      leaseSeconds: config.worker.lease_seconds,
+      // 0 is upstream's "no heartbeat"; the drain then keeps its own default.
+      heartbeatSeconds: config.worker.heartbeat_seconds > 0 ? config.worker.heartbeat_seconds : undefined,
+      workerName: config.worker.worker_id ?? 'reproq-edge',
+      invocationId: deps.invocationId,
+      agingFactor: config.worker.priority_aging_factor,
+      allowedTaskModules: config.worker.allowed_task_modules,
+      unknownTasks: config.drain.unknown_tasks,
+    },
+  );
+}
+
+export async function runJob(job: JobName, deps: JobDeps, req: DrainRequest & ReclaimRequest = {}): Promise<JobResult> {
+  switch (job) {
+    case 'drain':
+      return { job, summary: await runDrain(deps, req) };
+    case 'beat': {
+      if (!deps.ops.beat) throw new JobUnavailableError(job);
+      return { job, summary: await deps.ops.beat(deps.db, { budgetMs: jobBudgetMs(deps.config, req.budgetMs, deps.platformBudgetMs) }) };
+    }
+    case 'reclaim': {
+      if (!deps.ops.reclaim) throw new JobUnavailableError(job);
+      const { olderThanSeconds, action, limit, dryRun } = req;
+      return { job, summary: await deps.ops.reclaim(deps.db, { olderThanSeconds, action, limit, dryRun }) };
+    }
+  }
+}
