@@ -1,7 +1,10 @@
+import { beat } from './beat.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/types.ts';
 import { drain, type DrainSummary } from './drain.ts';
 import type { Logger } from './logger.ts';
+import { collectMetrics, renderPrometheus, renderStats, type MetricsSnapshot } from './metrics/index.ts';
+import { reclaim } from './reclaim.ts';
 import type { TaskRegistry } from './tasks/registry.ts';
 
 /**
@@ -13,8 +16,8 @@ export const JOB_NAMES = ['drain', 'beat', 'reclaim'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /**
- * The maintenance half of the core (beat tick, reclaim, metrics), injected so the app and the
- * entry points depend on its shape rather than on a module. `DEFAULT_OPS` wires the real modules.
+ * The maintenance half of the core (beat tick, reclaim, metrics) as the app and the entry points
+ * use it. `DEFAULT_OPS` is the real modules; tests (or an app with its own metrics) pass others.
  */
 export interface Ops {
   beat(db: Db, options: { budgetMs: number }): Promise<object>;
@@ -25,6 +28,16 @@ export interface Ops {
     stats(snapshot: unknown): unknown;
   };
 }
+
+export const DEFAULT_OPS: Ops = {
+  beat: (db, { budgetMs }) => beat(db, { budgetMs }),
+  reclaim: (db, options) => reclaim(db, options),
+  metrics: {
+    collect: (db) => collectMetrics(db),
+    prometheus: (snapshot) => renderPrometheus(snapshot as MetricsSnapshot),
+    stats: (snapshot) => renderStats(snapshot as MetricsSnapshot),
+  },
+};
 
 export interface ReclaimRequest {
   olderThanSeconds?: number;
@@ -45,7 +58,8 @@ export interface JobDeps {
   db: Db;
   registry: TaskRegistry;
   config: Config;
-  ops: Partial<Ops>;
+  /** Default: DEFAULT_OPS. */
+  ops?: Ops;
   logger?: Logger;
   /** The platform's own ceiling for this invocation (Lambda's remaining time, a Worker's CPU limit). */
   platformBudgetMs?: number;
@@ -54,14 +68,6 @@ export interface JobDeps {
 }
 
 export type JobResult = { job: 'drain'; summary: DrainSummary } | { job: 'beat' | 'reclaim'; summary: object };
-
-/** Thrown when a job's module is not wired (see `Ops`); the HTTP layer answers 501. */
-export class JobUnavailableError extends Error {
-  override name = 'JobUnavailableError';
-  constructor(readonly job: string) {
-    super(`${job} is not available in this build`);
-  }
-}
 
 /**
  * The budget a job gets: the asked one (the HTTP schemas cap it at `http.max_budget_ms`), else
@@ -99,13 +105,12 @@ export async function runJob(job: JobName, deps: JobDeps, req: DrainRequest & Re
     case 'drain':
       return { job, summary: await runDrain(deps, req) };
     case 'beat': {
-      if (!deps.ops.beat) throw new JobUnavailableError(job);
-      return { job, summary: await deps.ops.beat(deps.db, { budgetMs: jobBudgetMs(deps.config, req.budgetMs, deps.platformBudgetMs) }) };
+      const budgetMs = jobBudgetMs(deps.config, req.budgetMs, deps.platformBudgetMs);
+      return { job, summary: await (deps.ops ?? DEFAULT_OPS).beat(deps.db, { budgetMs }) };
     }
     case 'reclaim': {
-      if (!deps.ops.reclaim) throw new JobUnavailableError(job);
       const { olderThanSeconds, action, limit, dryRun } = req;
-      return { job, summary: await deps.ops.reclaim(deps.db, { olderThanSeconds, action, limit, dryRun }) };
+      return { job, summary: await (deps.ops ?? DEFAULT_OPS).reclaim(deps.db, { olderThanSeconds, action, limit, dryRun }) };
     }
   }
 }

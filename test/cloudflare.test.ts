@@ -39,7 +39,7 @@ afterAll(async () => {
   await tdb?.drop();
 });
 beforeEach(async () => {
-  await db.query('TRUNCATE task_runs, reproq_workers RESTART IDENTITY');
+  await db.query('TRUNCATE task_runs, reproq_workers, periodic_tasks RESTART IDENTITY');
 });
 
 async function worker(bindings: Record<string, unknown> = {}) {
@@ -107,7 +107,9 @@ describe('Cloudflare Worker in workerd', () => {
       expect(await scheduled(mf, '*/5 * * * *')).toMatchObject({ outcome: 'ok' });
       expect((await db.query(`SELECT status FROM task_runs`)).rows).toEqual([{ status: 'READY' }]);
 
-      // beat then drain: the beat's run is enqueued and drained in the same event.
+      // beat then drain: the periodic task's run is enqueued and drained in the same event.
+      await db.query(`INSERT INTO periodic_tasks (name, cron_expr, task_path, payload_json, next_run_at)
+                      VALUES ('nightly', '0 3 * * *', 'tasks.echo', '["from beat"]', now() - interval '1 second')`);
       expect(await scheduled(mf, '0 3 * * *')).toMatchObject({ outcome: 'ok' });
       const rows = await db.query<{ status: string; args: unknown }>(`SELECT status, spec_json->'args' AS args FROM task_runs ORDER BY result_id`);
       expect(rows.rows).toEqual([

@@ -5,7 +5,7 @@ import { createApp, type AppOptions } from '../src/http/app.ts';
 import { jobBudgetMs } from '../src/jobs.ts';
 import { silentLogger } from '../src/logger.ts';
 import { useTestDatabase } from './support/db.ts';
-import { CRON, TOKEN, bearer, dbSnapshot, fakeOps, httpConfig, testRegistry } from './support/http.ts';
+import { CRON, TOKEN, bearer, dbSnapshot, httpConfig, recordingOps, testRegistry } from './support/http.ts';
 
 const t = useTestDatabase();
 beforeEach(async () => {
@@ -13,7 +13,7 @@ beforeEach(async () => {
 });
 
 function app(env: Record<string, string> = {}, extra: Partial<AppOptions> = {}) {
-  return createApp({ config: httpConfig(env), registry: testRegistry(), db: t.db, logger: silentLogger, ops: fakeOps(), ...extra });
+  return createApp({ config: httpConfig(env), registry: testRegistry(), db: t.db, logger: silentLogger, ...extra });
 }
 
 const json = (body: unknown, headers: Record<string, string> = bearer(TOKEN)) => ({
@@ -93,18 +93,33 @@ describe('routes', () => {
     expect((await a.request('/tasks/99', { headers: bearer(TOKEN) })).status).toBe(404);
   });
 
-  it('runs beat and reclaim through the injected ops, and 501 without them', async () => {
-    const ops = fakeOps();
+  it('runs beat and reclaim through injected ops', async () => {
+    const ops = recordingOps();
     const a = app({}, { ops });
-    expect(await (await a.request('/beat', json({ budgetMs: 2_000 }))).json() as any).toEqual({ enqueued: 1, enqueuedIds: [1] });
+    expect(await (await a.request('/beat', json({ budgetMs: 2_000 }))).json() as any).toEqual({ op: 'beat' });
     expect((await a.request('/reclaim?dryRun=true&limit=5', { method: 'POST', headers: bearer(TOKEN) })).status).toBe(200);
     expect(ops.calls).toEqual([
       { op: 'beat', options: { budgetMs: 2_000 } },
       { op: 'reclaim', options: { dryRun: true, limit: 5, olderThanSeconds: undefined, action: undefined } },
     ]);
-    const bare = app({}, { ops: {} });
-    expect((await bare.request('/beat', json({}))).status).toBe(501);
-    expect((await bare.request('/metrics')).status).toBe(501);
+  });
+
+  it('ticks the real beat: a due periodic task is enqueued, then drained', async () => {
+    await t.db.query(`INSERT INTO periodic_tasks (name, cron_expr, task_path, payload_json, next_run_at)
+                      VALUES ('every-minute', '* * * * *', 'tasks.echo', '["tick"]', now() - interval '1 second')`);
+    const a = app();
+    expect(await (await a.request('/beat', json({}))).json() as any).toMatchObject({ due: 1, enqueued: 1 });
+    expect(await (await a.request('/drain', json({}))).json() as any).toMatchObject({ succeeded: 1 });
+    const res = await t.db.query(`SELECT status, return_json FROM task_runs`);
+    expect(res.rows).toEqual([{ status: 'SUCCESSFUL', return_json: { echoed: ['tick'] } }]);
+    await t.db.query('TRUNCATE periodic_tasks');
+  });
+
+  it('reclaims an expired lease with the real reclaim', async () => {
+    await t.db.query(`INSERT INTO task_runs (spec_json, spec_hash, task_path, status, leased_by, leased_until, attempts)
+                      VALUES ('{"task_path":"tasks.echo","args":[],"kwargs":{}}', repeat('a', 64), 'tasks.echo', 'RUNNING', 'gone', now() - interval '1 minute', 1)`);
+    const res = await app().request('/reclaim', json({ olderThanSeconds: 0 }));
+    expect(await res.json() as any).toMatchObject({ matched: 1, requeued: 1, ids: [1] });
   });
 
   it('serves metrics, stats and healthz', async () => {
@@ -112,8 +127,8 @@ describe('routes', () => {
     await a.request('/enqueue', json({ taskPath: 'tasks.echo' }));
     const m = await a.request('/metrics');
     expect(m.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    expect(await m.text()).toContain('reproq_queue_depth 1');
-    expect(await (await a.request('/stats')).json() as any).toEqual({ queue_depth: 1 });
+    expect(await m.text()).toMatch(/^reproq_queue_depth 1$/m);
+    expect(await (await a.request('/stats')).json() as any).toMatchObject({ tasks: { READY: 1 }, queues: { default: { READY: 1 } } });
     const h = await a.request('/healthz');
     expect([h.status, await h.text()]).toEqual([200, 'ok']);
   });

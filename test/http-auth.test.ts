@@ -4,7 +4,7 @@ import { createApp } from '../src/http/app.ts';
 import { AuthFailureLimiter } from '../src/http/limiter.ts';
 import { silentLogger } from '../src/logger.ts';
 import { useTestDatabase } from './support/db.ts';
-import { METRICS, TOKEN, bearer, fakeOps, httpConfig, testRegistry, tuiToken } from './support/http.ts';
+import { METRICS, TOKEN, bearer, httpConfig, testRegistry, tuiToken } from './support/http.ts';
 
 // The comparison must be hono's constant-time one: wrap it to see it called with what was presented.
 const compared = vi.hoisted(() => [] as [unknown, unknown][]);
@@ -25,7 +25,7 @@ const t = useTestDatabase();
 const peer = (address: string) => (_c: Context) => ({ remote: { address } });
 
 function app(env: Record<string, string>, connInfo = peer('192.0.2.10'), limiter?: AuthFailureLimiter) {
-  return createApp({ config: httpConfig(env), registry: testRegistry(), db: t.db, logger: silentLogger, ops: fakeOps(), connInfo, limiter });
+  return createApp({ config: httpConfig(env), registry: testRegistry(), db: t.db, logger: silentLogger, connInfo, limiter });
 }
 
 describe('timing-safe comparison', () => {

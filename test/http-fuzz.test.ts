@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.ts';
 import { silentLogger } from '../src/logger.ts';
 import { useTestDatabase } from './support/db.ts';
-import { CRON, METRICS, TOKEN, dbSnapshot, fakeOps, httpConfig, testRegistry, tuiToken } from './support/http.ts';
+import { CRON, METRICS, TOKEN, dbSnapshot, httpConfig, testRegistry, tuiToken } from './support/http.ts';
 
 /**
  * Every route with random bodies, headers and query strings: no 5xx for input the client
@@ -66,7 +66,6 @@ describe('fuzzing every route', () => {
       registry: testRegistry(),
       db: t.db,
       logger: silentLogger,
-      ops: fakeOps(),
     });
     const jwt = await tuiToken(METRICS);
     const authorization = fc.oneof(

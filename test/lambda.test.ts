@@ -12,20 +12,18 @@ import type { Db } from '../src/db/types.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createLambdaHandler, type LambdaHandler } from '../workers/lambda.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
-import { TOKEN, fakeOps, testRegistry } from './support/http.ts';
+import { TOKEN, testRegistry } from './support/http.ts';
 
 const run = promisify(execFile);
 let tdb: TestDatabase;
 let db: Db;
 let handler: LambdaHandler;
-const ops = fakeOps();
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
   db = pgDb({ connectionString: tdb.url });
   handler = createLambdaHandler(testRegistry(), {
     env: { DATABASE_URL: tdb.url, REPROQ_AUTH_TOKEN: TOKEN },
-    ops,
     logger: silentLogger,
     rules: { 'reproq-edge-dev-reclaim-rule': 'reclaim' },
   });
@@ -109,12 +107,14 @@ describe('Lambda handler', () => {
   });
 
   it('dispatches beat and reclaim by the schedule input, or by the rule of an envelope', async () => {
-    ops.calls.length = 0;
-    expect(await handler({ job: 'beat' }, context())).toMatchObject({ job: 'beat', summary: { enqueued: 1 } });
-    expect(await handler({ job: 'reclaim', options: { olderThanSeconds: 60 } }, context())).toMatchObject({ job: 'reclaim' });
-    expect(await handler(scheduledEnvelope('reproq-edge-dev-reclaim-rule'), context())).toMatchObject({ job: 'reclaim' });
-    expect(ops.calls.map((c) => c.op)).toEqual(['beat', 'reclaim', 'reclaim']);
-    expect(ops.calls[1]!.options).toMatchObject({ olderThanSeconds: 60 });
+    const expire = () =>
+      db.query(`INSERT INTO task_runs (spec_json, spec_hash, task_path, status, leased_by, leased_until, attempts)
+                VALUES ('{"task_path":"tasks.echo","args":[],"kwargs":{}}', md5(random()::text) || md5(random()::text), 'tasks.echo', 'RUNNING', 'gone', now() - interval '2 minutes', 1)`);
+    expect(await handler({ job: 'beat' }, context())).toMatchObject({ job: 'beat', summary: { due: 0, stoppedBecause: 'done' } });
+    await expire();
+    // The input's options reach reclaim: this lease ended only 2 minutes ago.
+    expect(await handler({ job: 'reclaim', options: { olderThanSeconds: 600 } }, context())).toMatchObject({ job: 'reclaim', summary: { matched: 0 } });
+    expect(await handler(scheduledEnvelope('reproq-edge-dev-reclaim-rule'), context())).toMatchObject({ job: 'reclaim', summary: { matched: 1, requeued: 1 } });
     await expect(handler(scheduledEnvelope('unknown-rule'), context())).rejects.toThrow(/unknown-rule/);
     await expect(handler({ job: 'sweep' }, context())).rejects.toThrow(/job/);
     await expect(handler({ job: 'drain', options: { batchSize: 0 } }, context())).rejects.toThrow(/options\.batchSize/);

@@ -10,7 +10,7 @@ import type { Db } from '../src/db/types.ts';
 import { silentLogger } from '../src/logger.ts';
 import { startNodeServer } from '../workers/node.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
-import { TOKEN, bearer, fakeOps, httpConfig, testRegistry } from './support/http.ts';
+import { TOKEN, bearer, httpConfig, testRegistry } from './support/http.ts';
 
 const run = promisify(execFile);
 let tdb: TestDatabase;
@@ -30,7 +30,7 @@ afterAll(async () => {
 
 describe('Node server over real HTTP', () => {
   it('enqueues, drains and reads a result', async () => {
-    const server = await startNodeServer({ config: httpConfig(), registry: testRegistry(), db, ops: fakeOps(), logger: silentLogger, port: 0, hostname: '127.0.0.1' });
+    const server = await startNodeServer({ config: httpConfig(), registry: testRegistry(), db, logger: silentLogger, port: 0, hostname: '127.0.0.1' });
     const base = `http://127.0.0.1:${server.port}`;
     try {
       const put = await fetch(`${base}/enqueue`, {
@@ -43,7 +43,7 @@ describe('Node server over real HTTP', () => {
       expect(await (await fetch(`${base}/drain`, { method: 'POST', headers: bearer(TOKEN) })).json()).toMatchObject({ succeeded: 1 });
       const got = await fetch(`${base}/tasks/${resultId}`, { headers: bearer(TOKEN) });
       expect(await got.json()).toMatchObject({ status: 'SUCCESSFUL', return_json: { echoed: ['node'] } });
-      expect(await (await fetch(`${base}/metrics`)).text()).toContain('reproq_queue_depth 0');
+      expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^reproq_queue_depth 0$/m);
     } finally {
       await server.close();
     }

@@ -2,7 +2,7 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../src/logger.ts';
 import { createVercelHandlers } from '../workers/vercel.ts';
 import { useTestDatabase } from './support/db.ts';
-import { CRON, METRICS, TOKEN, bearer, fakeOps, testRegistry } from './support/http.ts';
+import { CRON, METRICS, TOKEN, bearer, testRegistry } from './support/http.ts';
 
 const t = useTestDatabase();
 afterAll(() => vi.unstubAllEnvs());
@@ -46,7 +46,6 @@ describe('Vercel', () => {
     const h = createVercelHandlers(testRegistry(), {
       env: { DATABASE_URL: t.tdb.url, REPROQ_AUTH_TOKEN: TOKEN, CRON_SECRET: CRON, METRICS_AUTH_TOKEN: METRICS },
       openDb: () => t.db,
-      ops: fakeOps(),
       logger: silentLogger,
     });
     for (const job of ['drain', 'beat', 'reclaim', 'metrics']) {

@@ -37,8 +37,8 @@ export interface CloudflareEnv {
 }
 
 export interface CloudflareWorkerOptions {
-  /** Beat, reclaim and metrics; the routes and crons needing a missing one answer 501 / fail. */
-  ops?: Partial<Ops>;
+  /** Beat, reclaim and metrics; default the core's. */
+  ops?: Ops;
   /** Used when the env has no REPROQ_CRONS. */
   crons?: Record<string, JobName | JobName[]>;
   logger?: Logger;
@@ -108,7 +108,7 @@ export function createCloudflareWorker(registry: TaskRegistry, options: Cloudfla
             db,
             registry,
             config,
-            ops: options.ops ?? {},
+            ops: options.ops,
             logger: log.child({ job: name, cron: controller.cron }),
             platformBudgetMs: budgetMs - (Date.now() - started),
             invocationId: `cron-${controller.scheduledTime}`,

@@ -24,7 +24,7 @@ export const LAMBDA_MARGIN_MS = 3_000;
 export const HTTP_API_TIMEOUT_MS = 30_000;
 
 export interface LambdaOptions {
-  ops?: Partial<Ops>;
+  ops?: Ops;
   logger?: Logger;
   /** Where config is read from; default `process.env`. */
   env?: Record<string, unknown>;
@@ -53,7 +53,7 @@ export function createLambdaHandler(registry: TaskRegistry, options: LambdaOptio
   const config = configFromEnv(options.env ?? process.env);
   const db = (options.openDb ?? ((dsn) => pgDb({ connectionString: dsn, max: 2 })))(effectiveDsn(config));
   const log = options.logger ?? consoleLogger({ runtime: 'lambda' });
-  const ops = options.ops ?? {};
+  const ops = options.ops;
   const remaining = (context: LambdaContext) => context.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS;
   const schemas = {
     drain: drainRequestSchema(config.http),

@@ -21,7 +21,7 @@ export interface NodeServerOptions {
   config: Config;
   registry: TaskRegistry;
   db: Db;
-  ops?: Partial<Ops>;
+  ops?: Ops;
   logger?: Logger;
   port: number;
   hostname?: string;

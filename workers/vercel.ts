@@ -20,7 +20,7 @@ import { consoleLogger, type Logger } from '../src/logger.ts';
 import type { TaskRegistry } from '../src/tasks/registry.ts';
 
 export interface VercelOptions {
-  ops?: Partial<Ops>;
+  ops?: Ops;
   logger?: Logger;
   /** Where config is read from; default `process.env`. */
   env?: Record<string, unknown>;

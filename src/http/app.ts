@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/types.ts';
 import { enqueueMany, type EnqueueInput } from '../enqueue.ts';
-import { type DrainRequest, type JobName, type Ops, type ReclaimRequest, runJob } from '../jobs.ts';
+import { DEFAULT_OPS, type DrainRequest, type JobName, type Ops, type ReclaimRequest, runJob } from '../jobs.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { TaskRegistry } from '../tasks/registry.ts';
 import { createLimiter, metricsAuth, operatorAuth, type AuthSetup } from './auth.ts';
@@ -31,8 +31,8 @@ export interface AppOptions {
    * request that made them.
    */
   connect?: (c: Context) => Db | Promise<Db>;
-  /** Beat, reclaim and metrics. A route whose op is missing answers 501. */
-  ops?: Partial<Ops>;
+  /** Beat, reclaim and metrics; default the core's (DEFAULT_OPS). */
+  ops?: Ops;
   logger?: Logger;
   /** The runtime adapter's `getConnInfo`, used when `http.trust_proxy` is `none`. */
   connInfo?: ConnInfoFn;
@@ -55,7 +55,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
   const { config, registry } = opts;
   if (!opts.db === !opts.connect) throw new TypeError('createApp needs exactly one of `db` and `connect`');
   const log = opts.logger ?? consoleLogger({ component: 'http' });
-  const ops = opts.ops ?? {};
+  const ops = opts.ops ?? DEFAULT_OPS;
   const auth: AuthSetup = {
     config,
     clientIp: clientIpResolver(config, opts.connInfo),
@@ -148,13 +148,11 @@ export function createApp(opts: AppOptions): Hono<Env> {
   });
 
   routes.get('/metrics', metrics, async (c) => {
-    if (!ops.metrics) return jsonError(c, 501, 'not_implemented', 'metrics are not available in this build');
     const snapshot = await ops.metrics.collect(await dbOf(c));
     return c.text(ops.metrics.prometheus(snapshot), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
 
   routes.get('/stats', metrics, async (c) => {
-    if (!ops.metrics) return jsonError(c, 501, 'not_implemented', 'stats are not available in this build');
     const snapshot = await ops.metrics.collect(await dbOf(c));
     return c.json(ops.metrics.stats(snapshot) as object);
   });

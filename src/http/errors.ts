@@ -2,7 +2,6 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError, DuplicateActiveTaskError, ValidationError } from '../errors.ts';
-import { JobUnavailableError } from '../jobs.ts';
 import type { Logger } from '../logger.ts';
 
 /** Every error the app sends: `{"error": {"code", "message", "field"?}}`, `field` naming the bad input. */
@@ -44,7 +43,6 @@ export function errorHandler(log: Logger) {
     }
     if (err instanceof ValidationError) return jsonError(c, 400, 'invalid_input', err.message, err.field);
     if (err instanceof DuplicateActiveTaskError) return jsonError(c, 409, 'duplicate_active_task', err.message);
-    if (err instanceof JobUnavailableError) return jsonError(c, 501, 'not_implemented', err.message);
     // The deployment's settings, not the request: say which variable, as a startup failure would.
     if (err instanceof ConfigError) return jsonError(c, 500, 'misconfigured', err.message, err.variable);
     log.error('request failed', { path: c.req.path, method: c.req.method, error: err?.message ?? String(err) });

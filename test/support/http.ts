@@ -1,7 +1,6 @@
 import { sign } from 'hono/jwt';
 import { configFromEnv, type Config } from '../../src/config.ts';
 import type { Db } from '../../src/db/types.ts';
-import { enqueue } from '../../src/enqueue.ts';
 import type { Ops } from '../../src/jobs.ts';
 import { defineTask, TaskRegistry } from '../../src/tasks/registry.ts';
 
@@ -25,35 +24,14 @@ export function tuiToken(secret: string, claims: Record<string, unknown> = {}): 
   return sign({ aud: 'reproq-tui', iss: 'reproq-django', superuser: true, exp: now + 300, ...claims }, secret, 'HS256');
 }
 
-/**
- * Stand-ins for the beat/reclaim/metrics modules (issue 3), recording their calls, so the routes
- * and the cron mappings are tested against the `Ops` contract.
- */
-export function fakeOps(): Ops & { calls: { op: string; options?: unknown }[] } {
+/** Ops that only record their calls, to test what the app passes through the `ops` seam. */
+export function recordingOps(): Ops & { calls: { op: string; options?: unknown }[] } {
   const calls: { op: string; options?: unknown }[] = [];
   return {
     calls,
-    async beat(db, options) {
-      const { resultId } = await enqueue(db, { taskPath: 'tasks.echo', args: ['from beat'] });
-      calls.push({ op: 'beat', options });
-      return { enqueued: 1, enqueuedIds: [resultId] };
-    },
-    async reclaim(db, options) {
-      const res = await db.query<{ result_id: number }>(
-        `UPDATE task_runs SET status = 'READY', leased_by = NULL, leased_until = NULL
-          WHERE status = 'RUNNING' AND leased_until < now() RETURNING result_id`,
-      );
-      calls.push({ op: 'reclaim', options });
-      return { matched: res.rowCount, ids: res.rows.map((r) => Number(r.result_id)) };
-    },
-    metrics: {
-      async collect(db) {
-        const res = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM task_runs WHERE status = 'READY'`);
-        return { depth: res.rows[0]!.n };
-      },
-      prometheus: (s) => `# TYPE reproq_queue_depth gauge\nreproq_queue_depth ${(s as { depth: number }).depth}\n`,
-      stats: (s) => ({ queue_depth: (s as { depth: number }).depth }),
-    },
+    beat: async (_db, options) => (calls.push({ op: 'beat', options }), { op: 'beat' }),
+    reclaim: async (_db, options) => (calls.push({ op: 'reclaim', options }), { op: 'reclaim' }),
+    metrics: { collect: async () => ({}), prometheus: () => '', stats: () => ({}) },
   };
 }
 
