@@ -105,17 +105,18 @@ describe('Node server over real HTTP', () => {
 
 describe('reproq serve', () => {
   it('runs the CLI command, answering on PORT until SIGTERM', async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    // PORT=0: the system picks a free port, which the "listening" line reports.
     const child = spawn('node', ['bin/reproq.mjs', 'serve', '--tasks', 'src/demo/tasks.ts', '--host', '127.0.0.1'], {
-      env: { ...process.env, DATABASE_URL: tdb.url, REPROQ_AUTH_TOKEN: TOKEN, PORT: String(port) },
+      env: { ...process.env, DATABASE_URL: tdb.url, REPROQ_AUTH_TOKEN: TOKEN, PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
       let out = '';
-      await new Promise<void>((resolve, reject) => {
+      const port = await new Promise<string>((resolve, reject) => {
         child.stdout.on('data', (d) => {
           out += d;
-          if (out.includes('"listening"')) resolve();
+          const listening = /"listening".*:(\d+)"/.exec(out);
+          if (listening) resolve(listening[1]!);
         });
         child.stderr.on('data', (d) => (out += d));
         child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
