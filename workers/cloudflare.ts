@@ -9,7 +9,7 @@
  * objects outlive the request that opened them.
  */
 import { getConnInfo } from 'hono/cloudflare-workers';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { configFromEnv, effectiveDsn, type Config } from '../src/config.ts';
 import { neonPoolDb } from '../src/db/neon.ts';
 import { ConfigError } from '../src/errors.ts';
@@ -47,7 +47,10 @@ export interface CloudflareWorkerOptions {
 }
 
 const job = z.enum(JOB_NAMES);
-const CronsSchema = z.record(z.string().min(1), z.union([job.transform((j) => [j]), z.array(job).min(1)]));
+const CronsSchema = z.record(
+  z.string().check(z.minLength(1)),
+  z.union([z.pipe(job, z.transform((j) => [j])), z.array(job).check(z.minLength(1))]),
+);
 
 /** Drain every minute; beat with it, so a periodic task's run is enqueued and drained in the same tick; reclaim every 5 minutes. */
 export const DEFAULT_CRONS: Record<string, JobName[]> = { '* * * * *': ['beat', 'drain'], '*/5 * * * *': ['reclaim'] };

@@ -7,7 +7,7 @@
  * The pool is created at cold start and reused by warm invocations.
  */
 import { getConnInfo, handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { configFromEnv, effectiveDsn } from '../src/config.ts';
 import { pgDb } from '../src/db/pg.ts';
 import type { Db } from '../src/db/types.ts';
@@ -59,7 +59,7 @@ export function createLambdaHandler(registry: TaskRegistry, options: LambdaOptio
     drain: drainRequestSchema(config.http),
     beat: beatRequestSchema(config.http),
     reclaim: ReclaimRequestSchema,
-  } satisfies Record<JobName, z.ZodType>;
+  } satisfies Record<JobName, z.ZodMiniType>;
 
   const http = handle(
     createApp({
@@ -91,7 +91,7 @@ export function createLambdaHandler(registry: TaskRegistry, options: LambdaOptio
   };
 }
 
-const InputSchema = z.object({ job: z.enum(JOB_NAMES), options: z.record(z.string(), z.unknown()).optional() }).strict();
+const InputSchema = z.strictObject({ job: z.enum(JOB_NAMES), options: z.optional(z.record(z.string(), z.unknown())) });
 
 /** The job a scheduled event asks for; undefined for an HTTP event. */
 function scheduledJob(event: unknown, rules: Record<string, JobName>): ScheduledInput | undefined {

@@ -2,7 +2,6 @@ import { zValidator } from '@hono/zod-validator';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
-import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/types.ts';
 import { enqueueMany, type EnqueueInput } from '../enqueue.ts';
@@ -13,7 +12,8 @@ import { createLimiter, metricsAuth, operatorAuth, type AuthSetup } from './auth
 import { clientIpResolver, type ConnInfoFn } from './client-ip.ts';
 import { errorHandler, jsonError, RETRY_AFTER_SECONDS, unavailable } from './errors.ts';
 import type { AuthFailureLimiter } from './limiter.ts';
-import { beatRequestSchema, drainRequestSchema, fromQuery, invalid, ReclaimRequestSchema, TaskIdSchema } from './schemas.ts';
+import { beatRequestSchema, drainRequestSchema, enqueueBodySchema, invalid, queryOf, ReclaimRequestSchema, TaskIdSchema } from './schemas.ts';
+import type { ZodMiniType } from 'zod/mini';
 
 export { AuthFailureLimiter } from './limiter.ts';
 export type { ConnInfoFn } from './client-ip.ts';
@@ -107,12 +107,12 @@ export function createApp(opts: AppOptions): Hono<Env> {
   };
 
   // The cron-triggerable jobs: the same fields in a JSON body or the query string (a body wins).
-  const jobRoute = (name: JobName, schema: z.ZodType<DrainRequest & ReclaimRequest>) =>
+  const jobRoute = (name: JobName, schema: ZodMiniType<DrainRequest & ReclaimRequest>) =>
     routes.post(
       `/${name}`,
       cron,
       limitBody,
-      zValidator('query', z.preprocess(fromQuery, schema), invalid),
+      zValidator('query', queryOf(schema), invalid),
       zValidator('json', schema, invalid),
       (c) => job(c, name, { ...c.req.valid('query'), ...c.req.valid('json') }),
     );
@@ -120,7 +120,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
   jobRoute('beat', beatRequestSchema(config.http));
   jobRoute('reclaim', ReclaimRequestSchema);
 
-  routes.post('/enqueue', operator, limitBody, requireJson, zValidator('json', EnqueueBodySchema(config), invalid), async (c) => {
+  routes.post('/enqueue', operator, limitBody, requireJson, zValidator('json', enqueueBodySchema(config.http), invalid), async (c) => {
     const body = c.req.valid('json') as EnqueueInput | EnqueueInput[];
     const db = await dbOf(c);
     if (Array.isArray(body)) return c.json({ results: await enqueueMany(db, body) }, 201);
@@ -158,14 +158,6 @@ export function createApp(opts: AppOptions): Hono<Env> {
   });
 
   return app;
-}
-
-/** One task or a bulk array; each item is validated by `enqueueMany`, which names `[i].field`. */
-function EnqueueBodySchema(config: Config) {
-  return z.union([
-    z.record(z.string(), z.unknown()),
-    z.array(z.record(z.string(), z.unknown())).min(1).max(config.http.max_batch_size),
-  ]);
 }
 
 /** Without a JSON content type the validator would see an empty body; say what is wrong instead. */
