@@ -1,16 +1,13 @@
 import { Hono } from 'hono';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pgDb } from '../src/db/pg.ts';
 import { createApp, type AppOptions } from '../src/http/app.ts';
 import { jobBudgetMs } from '../src/jobs.ts';
 import { silentLogger } from '../src/logger.ts';
-import { useTestDatabase } from './support/db.ts';
+import { useTestDb } from './support/db.ts';
 import { CRON, TOKEN, bearer, dbSnapshot, httpConfig, recordingOps, testRegistry } from './support/http.ts';
 
-const t = useTestDatabase();
-beforeEach(async () => {
-  await t.db.query('TRUNCATE task_runs, reproq_workers RESTART IDENTITY');
-});
+const t = useTestDb('pg', 'task_runs, reproq_workers, periodic_tasks');
 
 function app(env: Record<string, string> = {}, extra: Partial<AppOptions> = {}) {
   return createApp({ config: httpConfig(env), registry: testRegistry(), db: t.db, logger: silentLogger, ...extra });
@@ -112,7 +109,6 @@ describe('routes', () => {
     expect(await (await a.request('/drain', json({}))).json() as any).toMatchObject({ succeeded: 1 });
     const res = await t.db.query(`SELECT status, return_json FROM task_runs`);
     expect(res.rows).toEqual([{ status: 'SUCCESSFUL', return_json: { echoed: ['tick'] } }]);
-    await t.db.query('TRUNCATE periodic_tasks');
   });
 
   it('reclaims an expired lease with the real reclaim', async () => {

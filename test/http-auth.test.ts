@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/http/app.ts';
 import { AuthFailureLimiter } from '../src/http/limiter.ts';
 import { silentLogger } from '../src/logger.ts';
-import { useTestDatabase } from './support/db.ts';
+import { useTestDb } from './support/db.ts';
 import { METRICS, TOKEN, bearer, httpConfig, testRegistry, tuiToken } from './support/http.ts';
 
 // The comparison must be hono's constant-time one: wrap it to see it called with what was presented.
@@ -19,7 +19,7 @@ vi.mock('hono/utils/buffer', async (original) => {
   };
 });
 
-const t = useTestDatabase();
+const t = useTestDb('pg', 'task_runs, reproq_workers, periodic_tasks');
 
 /** The peer address a runtime adapter would report (a socket, API Gateway's sourceIp). */
 const peer = (address: string) => (_c: Context) => ({ remote: { address } });

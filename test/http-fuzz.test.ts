@@ -2,14 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.ts';
 import { silentLogger } from '../src/logger.ts';
-import { useTestDatabase } from './support/db.ts';
+import { useTestDb } from './support/db.ts';
 import { CRON, METRICS, TOKEN, dbSnapshot, httpConfig, testRegistry, tuiToken } from './support/http.ts';
 
 /**
  * Every route with random bodies, headers and query strings: no 5xx for input the client
  * controls, and a refused request (4xx) leaves every queue table exactly as it was.
  */
-const t = useTestDatabase();
+const t = useTestDb('pg', 'task_runs, reproq_workers, periodic_tasks');
 
 const ROUTES = [
   ['POST', '/drain'],

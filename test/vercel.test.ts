@@ -1,14 +1,11 @@
-import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../src/logger.ts';
 import { createVercelHandlers } from '../workers/vercel.ts';
-import { useTestDatabase } from './support/db.ts';
+import { useTestDb } from './support/db.ts';
 import { CRON, METRICS, TOKEN, bearer, testRegistry } from './support/http.ts';
 
-const t = useTestDatabase();
+const t = useTestDb('pg', 'task_runs, reproq_workers, periodic_tasks');
 afterAll(() => vi.unstubAllEnvs());
-beforeEach(async () => {
-  await t.db.query('TRUNCATE task_runs, reproq_workers RESTART IDENTITY');
-});
 
 /** What Vercel Cron sends: GET on the path, with the project's CRON_SECRET as bearer. */
 const cron = (path: string, secret?: string) =>
@@ -16,7 +13,7 @@ const cron = (path: string, secret?: string) =>
 
 describe('Vercel', () => {
   it('the one-line api/ re-exports serve the app: enqueue, cron drain, read the result', async () => {
-    vi.stubEnv('DATABASE_URL', t.tdb.url);
+    vi.stubEnv('DATABASE_URL', t.url);
     vi.stubEnv('REPROQ_AUTH_TOKEN', TOKEN);
     vi.stubEnv('CRON_SECRET', CRON);
     vi.stubEnv('REPROQ_ROUTE_PREFIX', '/api/reproq');
@@ -44,7 +41,7 @@ describe('Vercel', () => {
 
   it('checks CRON_SECRET when it is set', async () => {
     const h = createVercelHandlers(testRegistry(), {
-      env: { DATABASE_URL: t.tdb.url, REPROQ_AUTH_TOKEN: TOKEN, CRON_SECRET: CRON, METRICS_AUTH_TOKEN: METRICS },
+      env: { DATABASE_URL: t.url, REPROQ_AUTH_TOKEN: TOKEN, CRON_SECRET: CRON, METRICS_AUTH_TOKEN: METRICS },
       openDb: () => t.db,
       logger: silentLogger,
     });
@@ -57,13 +54,13 @@ describe('Vercel', () => {
 
   it('without CRON_SECRET, a cron call needs REPROQ_AUTH_TOKEN (or is refused when none is set)', async () => {
     const h = createVercelHandlers(testRegistry(), {
-      env: { DATABASE_URL: t.tdb.url, REPROQ_AUTH_TOKEN: TOKEN },
+      env: { DATABASE_URL: t.url, REPROQ_AUTH_TOKEN: TOKEN },
       openDb: () => t.db,
       logger: silentLogger,
     });
     expect((await h.GET(cron('/drain', CRON))).status).toBe(401);
     expect((await h.GET(cron('/drain', TOKEN))).status).toBe(200);
-    const none = createVercelHandlers(testRegistry(), { env: { DATABASE_URL: t.tdb.url }, openDb: () => t.db, logger: silentLogger });
+    const none = createVercelHandlers(testRegistry(), { env: { DATABASE_URL: t.url }, openDb: () => t.db, logger: silentLogger });
     expect((await none.GET(cron('/drain'))).status).toBe(503);
   });
 

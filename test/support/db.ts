@@ -91,17 +91,3 @@ export function useTestDb(driver: TestDriver, truncate: string, max = 20): { rea
     },
   };
 }
-
-/** This file's own database and a `pg` Db on it, opened before its tests and dropped after them. */
-export function useTestDatabase(): { tdb: TestDatabase; db: Db } {
-  const ctx = {} as { tdb: TestDatabase; db: Db };
-  beforeAll(async () => {
-    ctx.tdb = await createTestDatabase();
-    ctx.db = await openDb('pg', ctx.tdb.url);
-  });
-  afterAll(async () => {
-    await ctx.db?.close();
-    await ctx.tdb?.drop();
-  });
-  return ctx;
-}
