@@ -6,6 +6,7 @@ import { registerDevProxy } from './commands/dev-proxy.ts';
 import { registerDrain } from './commands/drain.ts';
 import { registerEnqueue } from './commands/enqueue.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerPgCron } from './commands/pg-cron.ts';
 import { registerReclaim } from './commands/reclaim.ts';
 
 /** Exit codes follow upstream: 0 ok, 1 runtime or config error, 2 usage error. */
@@ -22,6 +23,7 @@ registerEnqueue(program);
 registerDevProxy(program);
 registerBeat(program);
 registerReclaim(program);
+registerPgCron(program);
 
 try {
   await program.parseAsync(process.argv);
