@@ -8,3 +8,31 @@ export { retryDelaySeconds, DEFAULT_RETRY_POLICY, type RetryPolicy } from './bac
 export { ReproqError, ValidationError, ConfigError, DuplicateActiveTaskError } from './errors.ts';
 export { consoleLogger, silentLogger, type Logger } from './logger.ts';
 export { VERSION } from './version.ts';
+export { beat, BeatOptionsSchema, MisfirePolicySchema, type BeatOptions, type BeatSummary, type BeatRowError, type MisfirePolicy } from './beat.ts';
+export {
+  upsertPeriodicTask,
+  deletePeriodicTask,
+  listPeriodicTasks,
+  setPeriodicEnabled,
+  syncRecurring,
+  PeriodicTaskInputSchema,
+  type PeriodicTask,
+  type PeriodicTaskInput,
+  type SyncRecurringOptions,
+  type SyncRecurringResult,
+} from './periodic.ts';
+export {
+  reclaim,
+  pruneExpired,
+  pruneWorkers,
+  type ReclaimOptions,
+  type ReclaimSummary,
+  type PruneExpiredOptions,
+  type PruneExpiredSummary,
+  type PruneWorkersOptions,
+  type PruneWorkersSummary,
+} from './reclaim.ts';
+export { collectMetrics, renderPrometheus, renderStats, type MetricsOptions, type MetricsSnapshot, type StatsOptions } from './metrics/index.ts';
+export { installPgCron, removePgCron, PgCronUnavailableError, type PgCronOptions, type PgCronResult } from './pgcron.ts';
+export { parseCron, CronExpressionError, type CronSchedule } from './cron.ts';
+export { parseDuration } from './duration.ts';

@@ -10,7 +10,7 @@ import { goJsonb, goPeriodicSpecHash, RawJson } from '../src/spec/periodic.ts';
 import { PG_CRON_FUNCTIONS } from '../src/sql/pgCronTick.ts';
 import { openDb, useTestDb } from './support/db.ts';
 import { cli } from './support/cli.ts';
-import { row, sleep, waitFor } from './support/queue.ts';
+import { row, waitFor } from './support/queue.ts';
 import { ADMIN_URL, databaseUrl } from './support/urls.ts';
 
 /** The database .ci/run names in `cron.database_name`: pg_cron runs jobs there only. */
@@ -199,12 +199,16 @@ describe('pg_cron for real (the cron.database_name database)', () => {
     await waitFor(async () => (await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n > 0, 125_000);
     const run = await row<{ spec_json: Record<string, unknown>; status: string }>(db, 'SELECT spec_json, status FROM task_runs');
     expect(run.spec_json).toMatchObject({ periodic_name: 'by_pg_cron', args: [42] });
-    await sleep(500); // the job's run record is written when its transaction ends
-    const details = await db.query<{ status: string; return_message: string }>(
-      `SELECT d.status, d.return_message FROM cron.job_run_details d JOIN cron.job j USING (jobid)
-       WHERE j.jobname = 'reproq_periodic_tick' ORDER BY d.runid DESC LIMIT 1`,
-    );
-    expect(details.rows[0]).toMatchObject({ status: 'succeeded' });
+    // pg_cron's launcher records the run in its own transaction, a moment after the job's.
+    const lastRun = async () =>
+      (
+        await db.query<{ status: string; return_message: string }>(
+          `SELECT d.status, d.return_message FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+           WHERE j.jobname = 'reproq_periodic_tick' ORDER BY d.runid DESC LIMIT 1`,
+        )
+      ).rows[0];
+    await waitFor(async () => (await lastRun())?.status === 'succeeded', 15_000);
+    expect(await lastRun()).toMatchObject({ status: 'succeeded', return_message: 'SELECT 1' });
     const task = await row<{ future: boolean }>(db, `SELECT next_run_at > NOW() AS future FROM periodic_tasks`);
     expect(task.future).toBe(true);
 

@@ -1,13 +1,17 @@
 /**
  * Every metric in one statement and one round trip, read from the database because serverless
- * processes keep no counters. Each part is bounded by an index or by a small table:
- * - READY per queue (count, due, oldest due enqueued_at): index-only scan of idx_task_runs_claim_due;
+ * processes keep no counters. Each part is reached through a partial index or a small table, so
+ * history (SUCCESSFUL/FAILED rows) costs nothing but the window; the active parts visit each
+ * active row once (a backlog of READY rows is the one cost that grows with the queue):
+ * - READY per queue (count, due, oldest due enqueued_at): idx_task_runs_claim_rank or _claim_due
+ *   (WHERE READY), with a heap fetch per row for run_after (PG 15 has no index-only scan here);
  * - RUNNING per queue (with expired leases, concurrency use): idx_task_runs_lock_key (WHERE RUNNING);
  * - WAITING per queue: idx_task_runs_parent_id (WHERE WAITING);
  * - retries pending (READY, attempts > 0, run_after in the future): idx_task_runs_claim_due range;
  * - successes / failures since `$1` seconds ago: idx_task_runs_succeeded_at / idx_task_runs_failed_at;
  * - READY rows blocked by a full concurrency key: only scanned when some key is full, capped at `$3`;
- * - top failing task paths among the latest `$3` failures: idx_task_runs_failed_at, backwards;
+ * - top failing task paths among the latest `$3` failures: idx_task_runs_failed_at read backwards
+ *   (the order must be the index's, DESC NULLS FIRST, or the planner sorts every failure);
  * - periodic_tasks, reproq_workers, reproq_queue_controls: small tables, capped at `$3` rows;
  * - terminal totals: planner estimates (pg_class.reltuples x pg_stats frequencies), or with
  *   `$2` exact counts per queue and status, which scan the whole table (small databases only).
@@ -78,7 +82,7 @@ SELECT
   (SELECT COALESCE(jsonb_agg(jsonb_build_object('task_path', task_path, 'count', n) ORDER BY n DESC, task_path), '[]'::jsonb)
    FROM (SELECT task_path, count(*) AS n FROM (
            SELECT COALESCE(task_path, spec_json->>'task_path') AS task_path FROM task_runs
-           WHERE status = 'FAILED' ORDER BY failed_at DESC NULLS LAST LIMIT $3::int) latest
+           WHERE status = 'FAILED' AND failed_at IS NOT NULL ORDER BY failed_at DESC LIMIT $3::int) latest
          GROUP BY task_path ORDER BY n DESC, task_path LIMIT 5) t) AS top_failing,
   (SELECT jsonb_build_object(
       'reltuples', c.reltuples,
