@@ -69,5 +69,14 @@ describe('reproq init, config, allowlist and doctor in a new project', () => {
     await c.end();
     const fixed = await reproq(['doctor', '--strict'], { cwd: dir, env });
     expect(fixed).toMatchObject({ code: 0, stdout: expect.stringContaining('[ok]    constraint task_runs_task_path_not_empty validated') });
+
+    // Two long-running beats registered against one database: one scheduler too many.
+    const d = new pg.Client({ connectionString: url });
+    await d.connect();
+    await d.query(`INSERT INTO reproq_workers (worker_id, hostname, concurrency) VALUES ('beat/a/1', 'a', 0), ('beat/b/2', 'b', 0)`);
+    await d.end();
+    const twoBeats = await reproq(['doctor', '--strict'], { cwd: dir, env });
+    expect(twoBeats.code).toBe(1);
+    expect(twoBeats.stdout).toMatch(/\[warn\] +2 `reproq beat` processes seen in the last 2 minutes/);
   });
 });

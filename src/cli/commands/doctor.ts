@@ -142,13 +142,17 @@ async function checkDatabase(db: Db, add: (l: Level, m: string, f?: string) => v
 
 /** pg_cron availability, and whether exactly one thing schedules periodic tasks. */
 async function checkScheduler(db: Db, add: (l: Level, m: string, f?: string) => void): Promise<void> {
+  // Long-running `reproq beat` processes register themselves as beat/<host>/<pid>.
   const ext = (
-    await db.query<{ available: boolean; installed: string | null; periodic: number }>(
+    await db.query<{ available: boolean; installed: string | null; periodic: number; beats: number }>(
       `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron') AS available,
               (SELECT extversion FROM pg_extension WHERE extname = 'pg_cron') AS installed,
-              (SELECT count(*)::int FROM periodic_tasks WHERE enabled) AS periodic`,
+              (SELECT count(*)::int FROM periodic_tasks WHERE enabled) AS periodic,
+              (SELECT count(*)::int FROM reproq_workers
+               WHERE left(worker_id, 5) = 'beat/' AND last_seen_at > NOW() - interval '2 minutes') AS beats`,
     )
   ).rows[0]!;
+  if (ext.beats > 1) add('warn', `${ext.beats} \`reproq beat\` processes seen in the last 2 minutes: keep exactly one scheduler`);
   if (!ext.installed) {
     add('info', `pg_cron ${ext.available ? 'available but not installed' : 'not available on this server'}`);
     if (ext.periodic > 0) add('info', `${ext.periodic} enabled periodic task(s): run exactly one \`reproq beat\` (or one schedule timer) per database`);
@@ -162,6 +166,8 @@ async function checkScheduler(db: Db, add: (l: Level, m: string, f?: string) => 
   add('ok', `pg_cron ${ext.installed} installed, ${jobs.length} active reproq job(s)`);
   if (jobs.length > 1) {
     add('warn', `${jobs.length} pg_cron jobs schedule periodic tasks (${jobs.map((j) => j.jobname).join(', ')}): keep exactly one scheduler`);
+  } else if (jobs.length === 1 && ext.beats > 0) {
+    add('warn', `pg_cron job ${jobs[0]!.jobname} and a \`reproq beat\` both schedule periodic tasks: keep exactly one`);
   } else if (jobs.length === 1 && ext.periodic > 0) {
     add('info', `pg_cron job ${jobs[0]!.jobname} schedules periodic tasks: do not also run \`reproq beat\``);
   }
