@@ -1,14 +1,13 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fileLogSink } from '../src/cli/logs-dir.ts';
-import type { Db } from '../src/db/types.ts';
 import { drain, type TaskLog } from '../src/drain.ts';
 import { enqueue } from '../src/enqueue.ts';
 import { silentLogger } from '../src/logger.ts';
 import { defineTask, TaskRegistry } from '../src/tasks/registry.ts';
-import { createTestDatabase, openDb, type TestDatabase } from './support/db.ts';
+import { useTestDb } from './support/db.ts';
 import { row, sleep } from './support/queue.ts';
 
 const chatty = defineTask({
@@ -24,32 +23,23 @@ const quiet = defineTask({ path: 'tasks.quiet', handler: () => 'ok' });
 const stubborn = defineTask({ path: 'tasks.stubborn', handler: () => sleep(30_000) });
 
 describe('drain hooks for the long-running worker', () => {
-  let tdb: TestDatabase;
-  let db: Db;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = await openDb('pg', tdb.url);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
-  });
+  const t = useTestDb('pg', 'task_runs, reproq_workers');
 
   it('hands each attempt’s ctx.log to the sink and stores its URI in logs_uri (upstream file format)', async () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'reproq-logs-')), 'logs');
     const seen: TaskLog[] = [];
     const sink = fileLogSink(dir);
-    const a = await enqueue(db, { taskPath: 'tasks.chatty', args: [1] });
-    const b = await enqueue(db, { taskPath: 'tasks.quiet' });
+    const a = await enqueue(t.db, { taskPath: 'tasks.chatty', args: [1] });
+    const b = await enqueue(t.db, { taskPath: 'tasks.quiet' });
     const summary = await drain(
-      { db, registry: new TaskRegistry([chatty, quiet]), logger: silentLogger, logSink: (log) => (seen.push(log), sink(log)) },
+      { db: t.db, registry: new TaskRegistry([chatty, quiet]), logger: silentLogger, logSink: (log) => (seen.push(log), sink(log)) },
       { allowedTaskModules: ['*'] },
     );
     expect(summary.succeeded).toBe(2);
     expect(seen.map((s) => s.resultId)).toEqual([a.resultId]); // nothing logged, nothing written
     const file = path.join(dir, `task-${a.resultId}-attempt-1.log`);
-    expect((await row<{ logs_uri: string }>(db, 'SELECT logs_uri FROM task_runs WHERE result_id = $1', [a.resultId])).logs_uri).toBe(file);
-    expect((await row<{ logs_uri: string | null }>(db, 'SELECT logs_uri FROM task_runs WHERE result_id = $1', [b.resultId])).logs_uri).toBeNull();
+    expect((await row<{ logs_uri: string }>(t.db, 'SELECT logs_uri FROM task_runs WHERE result_id = $1', [a.resultId])).logs_uri).toBe(file);
+    expect((await row<{ logs_uri: string | null }>(t.db, 'SELECT logs_uri FROM task_runs WHERE result_id = $1', [b.resultId])).logs_uri).toBeNull();
     const text = readFileSync(file, 'utf8');
     expect(text).toMatch(/^STDOUT:\n\{.*"msg":"working","n":1\}\nSTDERR:\n\{.*"msg":"half done","step":2\}\n$/);
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -57,22 +47,22 @@ describe('drain hooks for the long-running worker', () => {
   });
 
   it('a failing sink costs the log, not the outcome', async () => {
-    const r = await enqueue(db, { taskPath: 'tasks.chatty', args: [2] });
+    const r = await enqueue(t.db, { taskPath: 'tasks.chatty', args: [2] });
     const summary = await drain(
-      { db, registry: new TaskRegistry([chatty]), logger: silentLogger, logSink: () => Promise.reject(new Error('disk full')) },
+      { db: t.db, registry: new TaskRegistry([chatty]), logger: silentLogger, logSink: () => Promise.reject(new Error('disk full')) },
       { allowedTaskModules: ['*'] },
     );
     expect(summary.succeeded).toBe(1);
-    expect((await row<{ status: string }>(db, 'SELECT status FROM task_runs WHERE result_id = $1', [r.resultId])).status).toBe('SUCCESSFUL');
+    expect((await row<{ status: string }>(t.db, 'SELECT status FROM task_runs WHERE result_id = $1', [r.resultId])).status).toBe('SUCCESSFUL');
   });
 
   it('stop aborts running handlers and records them as retries; signal alone releases the unstarted', async () => {
-    const running = await enqueue(db, { taskPath: 'tasks.stubborn', args: [1] });
-    const waiting = await enqueue(db, { taskPath: 'tasks.stubborn', args: [2] });
+    const running = await enqueue(t.db, { taskPath: 'tasks.stubborn', args: [1] });
+    const waiting = await enqueue(t.db, { taskPath: 'tasks.stubborn', args: [2] });
     const claiming = new AbortController();
     const stop = new AbortController();
     const done = drain(
-      { db, registry: new TaskRegistry([stubborn]), logger: silentLogger, signal: claiming.signal, stop: stop.signal },
+      { db: t.db, registry: new TaskRegistry([stubborn]), logger: silentLogger, signal: claiming.signal, stop: stop.signal },
       { allowedTaskModules: ['*'], concurrency: 1 },
     );
     await sleep(300);
@@ -82,9 +72,9 @@ describe('drain hooks for the long-running worker', () => {
     const summary = await done;
     expect(summary).toMatchObject({ stoppedBecause: 'aborted', retried: 1, released: 1 });
     const r1 = await row<{ status: string; attempts: number; errors_json: { kind: string; message: string }[] }>(
-      db, 'SELECT status, attempts, errors_json FROM task_runs WHERE result_id = $1', [running.resultId]);
+      t.db, 'SELECT status, attempts, errors_json FROM task_runs WHERE result_id = $1', [running.resultId]);
     expect(r1).toMatchObject({ status: 'READY', attempts: 1 });
     expect(r1.errors_json.at(-1)).toMatchObject({ kind: 'infra_error', message: expect.stringMatching(/shut down/) });
-    expect(await row(db, 'SELECT status, attempts FROM task_runs WHERE result_id = $1', [waiting.resultId])).toEqual({ status: 'READY', attempts: 0 });
+    expect(await row(t.db, 'SELECT status, attempts FROM task_runs WHERE result_id = $1', [waiting.resultId])).toEqual({ status: 'READY', attempts: 0 });
   });
 });
