@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Db } from '../src/db/types.ts';
 import { enqueue, enqueueMany } from '../src/enqueue.ts';
 import { DuplicateActiveTaskError, ValidationError } from '../src/errors.ts';
 import { defineTask } from '../src/tasks/registry.ts';
-import { QUEUE_DRIVERS, createTestDatabase, openDb, type TestDatabase } from './support/db.ts';
+import { QUEUE_DRIVERS, openDb, useTestDb } from './support/db.ts';
 import { countingDb, drainWith, row, sleep, waitFor } from './support/queue.ts';
 
 const ok = defineTask({ path: 'tasks.ok', handler: ({ args }) => ({ echoed: args }) });
@@ -18,25 +18,12 @@ const boom = defineTask({
 // The single-statement paths also run over Neon's HTTP driver and on embedded PGlite (one session,
 // so its "concurrent" cases are serialised there, which they must survive too).
 describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s', (driver) => {
-  let tdb: TestDatabase;
-  let db: Db;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = await openDb(driver, tdb.url, 20);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
-  });
-  beforeEach(async () => {
-    await db.query('TRUNCATE task_runs, reproq_workers, reproq_queue_controls, workflow_runs RESTART IDENTITY');
-  });
+  const tdb = useTestDb(driver, 'task_runs, reproq_workers, reproq_queue_controls, workflow_runs');
 
   describe('enqueue', () => {
     it('writes the upstream spec shape, columns and hash', async () => {
       const runAfter = new Date('2030-01-01T00:00:00Z');
-      const r = await enqueue(db, {
+      const r = await enqueue(tdb.db, {
         taskPath: 'tasks.ok',
         args: [1, 'a'],
         kwargs: { k: 'v' },
@@ -50,7 +37,7 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
         metadata: { source: 'test' },
         expiresInSeconds: 3600,
       });
-      const t = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [r.resultId]);
+      const t = await row<Record<string, any>>(tdb.db, 'SELECT * FROM task_runs WHERE result_id = $1', [r.resultId]);
       expect(t.status).toBe('READY');
       expect(t.task_path).toBe('tasks.ok');
       expect(t.spec_hash.trim()).toBe(r.specHash);
@@ -71,29 +58,29 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
     });
 
     it('returns the active row for a duplicate spec, and inserts again once it is done', async () => {
-      const a = await enqueue(db, { taskPath: 'tasks.ok', args: [1] });
-      const b = await enqueue(db, { taskPath: 'tasks.ok', args: [1] });
+      const a = await enqueue(tdb.db, { taskPath: 'tasks.ok', args: [1] });
+      const b = await enqueue(tdb.db, { taskPath: 'tasks.ok', args: [1] });
       expect(b).toEqual({ ...a, deduplicated: true });
-      await expect(enqueue(db, { taskPath: 'tasks.ok', args: [1] }, { dedup: false })).rejects.toBeInstanceOf(
+      await expect(enqueue(tdb.db, { taskPath: 'tasks.ok', args: [1] }, { dedup: false })).rejects.toBeInstanceOf(
         DuplicateActiveTaskError,
       );
-      await drainWith(db, [ok]);
-      const c = await enqueue(db, { taskPath: 'tasks.ok', args: [1] });
+      await drainWith(tdb.db, [ok]);
+      const c = await enqueue(tdb.db, { taskPath: 'tasks.ok', args: [1] });
       expect(c.resultId).not.toBe(a.resultId);
       expect(c.deduplicated).toBe(false);
     });
 
     it('racing enqueues of one spec produce one row', async () => {
       const results = await Promise.all(
-        Array.from({ length: 24 }, () => enqueue(db, { taskPath: 'tasks.ok', kwargs: { race: true } })),
+        Array.from({ length: 24 }, () => enqueue(tdb.db, { taskPath: 'tasks.ok', kwargs: { race: true } })),
       );
       expect(new Set(results.map((r) => r.resultId)).size).toBe(1);
       expect(results.filter((r) => !r.deduplicated)).toHaveLength(1);
-      expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(1);
+      expect((await row<{ n: number }>(tdb.db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(1);
     });
 
     it('bulk-enqueues in one round trip, in order, deduplicating inside the batch', async () => {
-      const counted = countingDb(db);
+      const counted = countingDb(tdb.db);
       const items = Array.from({ length: 1000 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i % 900] }));
       const res = await enqueueMany(counted, items);
       expect(counted.count).toBe(1);
@@ -103,7 +90,7 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       expect(res[50]!.deduplicated).toBe(false);
       const ids = res.slice(0, 900).map((r) => r.resultId);
       expect(ids).toEqual([...ids].sort((x, y) => x - y));
-      expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(900);
+      expect((await row<{ n: number }>(tdb.db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(900);
     });
 
     it.each([
@@ -114,91 +101,91 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       [{ taskPath: 'tasks.ok', args: ['x'.repeat(1024 * 1024)] }, 'args'],
       [{ taskPath: 'tasks.ok', queue: 'bad queue!' }, 'queue'],
     ])('rejects bad input %# naming the field, writing nothing', async (input, field) => {
-      const err = await enqueueMany(db, [{ taskPath: 'tasks.ok', args: ['fine'] }, input as never]).catch((e) => e);
+      const err = await enqueueMany(tdb.db, [{ taskPath: 'tasks.ok', args: ['fine'] }, input as never]).catch((e) => e);
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as ValidationError).field).toContain(field);
-      expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(0);
+      expect((await row<{ n: number }>(tdb.db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(0);
     });
   });
 
   describe('drain', () => {
     it('runs tasks and records results with upstream columns', async () => {
-      const { resultId } = await enqueue(db, { taskPath: 'tasks.ok', args: [7] });
-      const s = await drainWith(db, [ok], { workerName: 'w-test', invocationId: 'inv1' });
+      const { resultId } = await enqueue(tdb.db, { taskPath: 'tasks.ok', args: [7] });
+      const s = await drainWith(tdb.db, [ok], { workerName: 'w-test', invocationId: 'inv1' });
       expect(s).toMatchObject({ claimed: 1, succeeded: 1, failed: 0, stoppedBecause: 'empty' });
-      const t = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [resultId]);
+      const t = await row<Record<string, any>>(tdb.db, 'SELECT * FROM task_runs WHERE result_id = $1', [resultId]);
       expect(t).toMatchObject({ status: 'SUCCESSFUL', attempts: 1, leased_by: null, leased_until: null, last_error: null });
       expect(t.return_json).toEqual({ echoed: [7] });
       expect(t.worker_ids).toEqual(['w-test/inv1']);
       expect(t.started_at).not.toBeNull();
       expect(t.finished_at).not.toBeNull();
-      const w = await row<Record<string, any>>(db, 'SELECT * FROM reproq_workers');
+      const w = await row<Record<string, any>>(tdb.db, 'SELECT * FROM reproq_workers');
       expect(w).toMatchObject({ worker_id: 'w-test', queues: ['default'] });
     });
 
     it('claims by priority, then age, and honours run_after, pause, lock_key and concurrency limits', async () => {
       const order: number[] = [];
       const rec = defineTask({ path: 'tasks.rec', handler: ({ args }) => void order.push(args[0] as number) });
-      await enqueue(db, { taskPath: 'tasks.rec', args: [1], priority: 0 });
-      await enqueue(db, { taskPath: 'tasks.rec', args: [2], priority: 10 });
-      await enqueue(db, { taskPath: 'tasks.rec', args: [3], priority: 0, runAfter: { delaySeconds: 3600 } });
-      await enqueue(db, { taskPath: 'tasks.rec', args: [4], priority: 5, lockKey: 'L' });
-      await enqueue(db, { taskPath: 'tasks.rec', args: [5], priority: 5, lockKey: 'L' });
-      await enqueue(db, { taskPath: 'tasks.rec', args: [6], priority: 1, concurrencyKey: 'C', concurrencyLimit: 1 });
-      await enqueue(db, { taskPath: 'tasks.rec', args: [7], priority: 1, concurrencyKey: 'C', concurrencyLimit: 1 });
-      await enqueue(db, { taskPath: 'tasks.rec', args: [8], queue: 'paused' });
-      await db.query(`INSERT INTO reproq_queue_controls (queue_name, paused, paused_at) VALUES ('paused', TRUE, NOW())`);
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [1], priority: 0 });
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [2], priority: 10 });
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [3], priority: 0, runAfter: { delaySeconds: 3600 } });
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [4], priority: 5, lockKey: 'L' });
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [5], priority: 5, lockKey: 'L' });
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [6], priority: 1, concurrencyKey: 'C', concurrencyLimit: 1 });
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [7], priority: 1, concurrencyKey: 'C', concurrencyLimit: 1 });
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [8], queue: 'paused' });
+      await tdb.db.query(`INSERT INTO reproq_queue_controls (queue_name, paused, paused_at) VALUES ('paused', TRUE, NOW())`);
       // Aging off so the order is plain priority.
-      await drainWith(db, [rec], { agingFactor: 0, concurrency: 1, batchSize: 50, queues: ['default', 'paused'], maxTasks: 50 });
+      await drainWith(tdb.db, [rec], { agingFactor: 0, concurrency: 1, batchSize: 50, queues: ['default', 'paused'], maxTasks: 50 });
       // 5 and 7 share a lock_key / full concurrency_key with 4 and 6, so they wait for the next batch.
       expect(order).toEqual([2, 4, 6, 1, 5, 7]);
-      const left = await db.query<{ a: number }>(
+      const left = await tdb.db.query<{ a: number }>(
         `SELECT (spec_json->'args'->>0)::int AS a FROM task_runs WHERE status = 'READY' ORDER BY 1`,
       );
       expect(left.rows.map((r) => r.a)).toEqual([3, 8]);
     });
 
     it('takes no more tasks than a rate-limit bucket holds, with upstream key precedence', async () => {
-      await db.query('TRUNCATE rate_limits');
-      await enqueueMany(db, Array.from({ length: 10 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i] })));
-      await enqueueMany(db, Array.from({ length: 4 }, (_, i) => ({ taskPath: 'tasks.free', args: [i] })));
+      await tdb.db.query('TRUNCATE rate_limits');
+      await enqueueMany(tdb.db, Array.from({ length: 10 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i] })));
+      await enqueueMany(tdb.db, Array.from({ length: 4 }, (_, i) => ({ taskPath: 'tasks.free', args: [i] })));
       // Slow refill, three tokens: three tasks.ok run; tasks.free has a rate-0 task key, which
       // shadows the queue limit (upstream's precedence), so all of them run.
-      await db.query(`INSERT INTO rate_limits (key, tokens_per_second, burst_size, current_tokens) VALUES
+      await tdb.db.query(`INSERT INTO rate_limits (key, tokens_per_second, burst_size, current_tokens) VALUES
         ('task:tasks.ok', 0.0001, 3, 3), ('queue:default', 0.0001, 1, 0), ('task:tasks.free', 0, 1, 0)`);
       const free = defineTask({ path: 'tasks.free', handler: () => 'free' });
-      const s = await drainWith(db, [ok, free], { batchSize: 50 });
+      const s = await drainWith(tdb.db, [ok, free], { batchSize: 50 });
       expect(s.succeeded).toBe(7);
-      const left = await row<{ n: number }>(db, `SELECT count(*)::int AS n FROM task_runs WHERE status = 'READY'`);
+      const left = await row<{ n: number }>(tdb.db, `SELECT count(*)::int AS n FROM task_runs WHERE status = 'READY'`);
       expect(left.n).toBe(7);
-      const bucket = await row<{ t: number }>(db, `SELECT current_tokens AS t FROM rate_limits WHERE key = 'task:tasks.ok'`);
+      const bucket = await row<{ t: number }>(tdb.db, `SELECT current_tokens AS t FROM rate_limits WHERE key = 'task:tasks.ok'`);
       expect(bucket.t).toBeLessThan(0.01);
-      await db.query('DELETE FROM rate_limits');
+      await tdb.db.query('DELETE FROM rate_limits');
     });
 
     it('with aging an old low-priority task beats a fresh high-priority one', async () => {
       const order: number[] = [];
       const rec = defineTask({ path: 'tasks.rec', handler: ({ args }) => void order.push(args[0] as number) });
-      const old = await enqueue(db, { taskPath: 'tasks.rec', args: [1], priority: 0 });
-      await db.query(`UPDATE task_runs SET enqueued_at = NOW() - interval '120 seconds' WHERE result_id = $1`, [old.resultId]);
-      await enqueue(db, { taskPath: 'tasks.rec', args: [2], priority: 10 });
-      await drainWith(db, [rec], { agingFactor: 10, concurrency: 1, batchSize: 1 });
+      const old = await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [1], priority: 0 });
+      await tdb.db.query(`UPDATE task_runs SET enqueued_at = NOW() - interval '120 seconds' WHERE result_id = $1`, [old.resultId]);
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [2], priority: 10 });
+      await drainWith(tdb.db, [rec], { agingFactor: 10, concurrency: 1, batchSize: 1 });
       expect(order).toEqual([1, 2]);
       order.length = 0;
-      await db.query('TRUNCATE task_runs');
-      const old2 = await enqueue(db, { taskPath: 'tasks.rec', args: [1], priority: 0 });
-      await db.query(`UPDATE task_runs SET enqueued_at = NOW() - interval '120 seconds' WHERE result_id = $1`, [old2.resultId]);
-      await enqueue(db, { taskPath: 'tasks.rec', args: [2], priority: 10 });
-      await drainWith(db, [rec], { agingFactor: 0, concurrency: 1, batchSize: 1 });
+      await tdb.db.query('TRUNCATE task_runs');
+      const old2 = await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [1], priority: 0 });
+      await tdb.db.query(`UPDATE task_runs SET enqueued_at = NOW() - interval '120 seconds' WHERE result_id = $1`, [old2.resultId]);
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [2], priority: 10 });
+      await drainWith(tdb.db, [rec], { agingFactor: 0, concurrency: 1, batchSize: 1 });
       expect(order).toEqual([2, 1]);
     });
 
     it('retries with upstream backoff and errors_json entries, then fails terminally', async () => {
-      const { resultId } = await enqueue(db, { taskPath: 'tasks.boom', maxAttempts: 3 });
-      const get = () => row<Record<string, any>>(db, `SELECT *, EXTRACT(EPOCH FROM run_after - NOW())::float8 AS wait FROM task_runs WHERE result_id = $1`, [resultId]);
+      const { resultId } = await enqueue(tdb.db, { taskPath: 'tasks.boom', maxAttempts: 3 });
+      const get = () => row<Record<string, any>>(tdb.db, `SELECT *, EXTRACT(EPOCH FROM run_after - NOW())::float8 AS wait FROM task_runs WHERE result_id = $1`, [resultId]);
       const expected = [30, 60];
       for (const [i, delay] of expected.entries()) {
-        const s = await drainWith(db, [boom], { workerName: 'w' });
+        const s = await drainWith(tdb.db, [boom], { workerName: 'w' });
         expect(s).toMatchObject({ claimed: 1, retried: 1 });
         const t = await get();
         expect(t).toMatchObject({ status: 'READY', attempts: i + 1, last_error: null, failed_at: null, finished_at: null });
@@ -207,9 +194,9 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
         const entry = t.errors_json[i];
         expect(Object.keys(entry).sort()).toEqual(['at', 'attempt', 'exception_class', 'kind', 'message', 'traceback', 'worker_id']);
         expect(entry).toMatchObject({ kind: 'app_error', attempt: i + 1, exception_class: 'RangeError', message: 'kaboom' });
-        await db.query('UPDATE task_runs SET run_after = NOW() - interval \'1 second\' WHERE result_id = $1', [resultId]);
+        await tdb.db.query('UPDATE task_runs SET run_after = NOW() - interval \'1 second\' WHERE result_id = $1', [resultId]);
       }
-      const s = await drainWith(db, [boom]);
+      const s = await drainWith(tdb.db, [boom]);
       expect(s).toMatchObject({ claimed: 1, failed: 1, retried: 0 });
       const t = await get();
       expect(t).toMatchObject({ status: 'FAILED', attempts: 3, last_error: 'kaboom', run_after: null });
@@ -221,28 +208,28 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       const slow = defineTask({ path: 'tasks.slow', handler: async () => (await gate, 'late') });
-      const { resultId } = await enqueue(db, { taskPath: 'tasks.slow' });
-      const running = drainWith(db, [slow], { heartbeatSeconds: 3600 });
-      await waitFor(async () => (await row<{ s: string }>(db, 'SELECT status AS s FROM task_runs')).s === 'RUNNING');
+      const { resultId } = await enqueue(tdb.db, { taskPath: 'tasks.slow' });
+      const running = drainWith(tdb.db, [slow], { heartbeatSeconds: 3600 });
+      await waitFor(async () => (await row<{ s: string }>(tdb.db, 'SELECT status AS s FROM task_runs')).s === 'RUNNING');
       // Another worker took the task over (as reclaim + re-claim would).
-      await db.query(`UPDATE task_runs SET leased_by = 'other/1', attempts = attempts + 1 WHERE result_id = $1`, [resultId]);
+      await tdb.db.query(`UPDATE task_runs SET leased_by = 'other/1', attempts = attempts + 1 WHERE result_id = $1`, [resultId]);
       release();
       const s = await running;
       expect(s).toMatchObject({ claimed: 1, succeeded: 0, lostLease: 1 });
-      const t = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [resultId]);
+      const t = await row<Record<string, any>>(tdb.db, 'SELECT * FROM task_runs WHERE result_id = $1', [resultId]);
       expect(t).toMatchObject({ status: 'RUNNING', leased_by: 'other/1', return_json: null });
     });
 
     it('stops inside its budget and releases unstarted tasks with their attempt intact', async () => {
       const slow = defineTask({ path: 'tasks.nap', handler: () => sleep(250) });
-      await enqueueMany(db, Array.from({ length: 12 }, (_, i) => ({ taskPath: 'tasks.nap', args: [i] })));
+      await enqueueMany(tdb.db, Array.from({ length: 12 }, (_, i) => ({ taskPath: 'tasks.nap', args: [i] })));
       const t0 = Date.now();
-      const s = await drainWith(db, [slow], { budgetMs: 1000, concurrency: 1, batchSize: 12, minTaskMs: 50 });
+      const s = await drainWith(tdb.db, [slow], { budgetMs: 1000, concurrency: 1, batchSize: 12, minTaskMs: 50 });
       expect(Date.now() - t0).toBeLessThan(1500);
       expect(s.stoppedBecause).toBe('budget');
       expect(s.succeeded).toBeGreaterThan(0);
       expect(s.released).toBe(12 - s.succeeded);
-      const counts = await db.query<{ status: string; attempts: number; n: number; leased: number; wids: number }>(
+      const counts = await tdb.db.query<{ status: string; attempts: number; n: number; leased: number; wids: number }>(
         `SELECT status, attempts, count(*)::int AS n, count(leased_by)::int AS leased, max(jsonb_array_length(worker_ids))::int AS wids
          FROM task_runs GROUP BY 1, 2 ORDER BY 1`,
       );
@@ -258,28 +245,28 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
         path: 'tasks.cancellable',
         handler: (_in, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
       });
-      const hung = await enqueue(db, { taskPath: 'tasks.hang', timeoutSeconds: 1, maxAttempts: 2 });
-      const unknown = await enqueue(db, { taskPath: 'tasks.nobody_knows' });
-      const s = await drainWith(db, [hang], {});
+      const hung = await enqueue(tdb.db, { taskPath: 'tasks.hang', timeoutSeconds: 1, maxAttempts: 2 });
+      const unknown = await enqueue(tdb.db, { taskPath: 'tasks.nobody_knows' });
+      const s = await drainWith(tdb.db, [hang], {});
       expect(s).toMatchObject({ claimed: 1, retried: 1 });
-      const t = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [hung.resultId]);
+      const t = await row<Record<string, any>>(tdb.db, 'SELECT * FROM task_runs WHERE result_id = $1', [hung.resultId]);
       expect(t.status).toBe('READY');
       expect(t.errors_json[0]).toMatchObject({ kind: 'infra_error', message: 'task exceeded timeout_seconds=1' });
-      expect((await row<{ s: string }>(db, 'SELECT status AS s FROM task_runs WHERE result_id = $1', [unknown.resultId])).s).toBe('READY');
+      expect((await row<{ s: string }>(tdb.db, 'SELECT status AS s FROM task_runs WHERE result_id = $1', [unknown.resultId])).s).toBe('READY');
 
-      const c = await enqueue(db, { taskPath: 'tasks.cancellable' });
-      const running = drainWith(db, [cancellable], { heartbeatSeconds: 0.1 });
-      await waitFor(async () => (await row<{ s: string }>(db, 'SELECT status AS s FROM task_runs WHERE result_id = $1', [c.resultId])).s === 'RUNNING');
-      await db.query('UPDATE task_runs SET cancel_requested = TRUE WHERE result_id = $1', [c.resultId]);
+      const c = await enqueue(tdb.db, { taskPath: 'tasks.cancellable' });
+      const running = drainWith(tdb.db, [cancellable], { heartbeatSeconds: 0.1 });
+      await waitFor(async () => (await row<{ s: string }>(tdb.db, 'SELECT status AS s FROM task_runs WHERE result_id = $1', [c.resultId])).s === 'RUNNING');
+      await tdb.db.query('UPDATE task_runs SET cancel_requested = TRUE WHERE result_id = $1', [c.resultId]);
       const s2 = await running;
       expect(s2).toMatchObject({ cancelled: 1, failed: 1 });
-      const ct = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [c.resultId]);
+      const ct = await row<Record<string, any>>(tdb.db, 'SELECT * FROM task_runs WHERE result_id = $1', [c.resultId]);
       expect(ct).toMatchObject({ status: 'FAILED', last_error: 'Task cancelled by request' });
       expect(ct.errors_json[0]).toMatchObject({ kind: 'cancelled', task_path: 'tasks.cancellable' });
 
-      const s3 = await drainWith(db, [], { unknownTasks: 'fail' });
+      const s3 = await drainWith(tdb.db, [], { unknownTasks: 'fail' });
       expect(s3).toMatchObject({ failed: 1 });
-      const ut = await row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [unknown.resultId]);
+      const ut = await row<Record<string, any>>(tdb.db, 'SELECT * FROM task_runs WHERE result_id = $1', [unknown.resultId]);
       expect(ut).toMatchObject({ status: 'FAILED', last_error: 'unknown task path: tasks.nobody_knows' });
       expect(ut.errors_json[0].kind).toBe('invalid_spec');
     });
@@ -288,12 +275,12 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       const typed = defineTask({ path: 'tasks.typed', args: z.tuple([z.number()]), handler: ({ args }) => args[0] * 2 });
       const bigint = defineTask({ path: 'tasks.bigint', handler: () => ({ n: 10n }) });
       const elsewhere = defineTask({ path: 'other.thing', handler: () => 1 });
-      const bad = await enqueue(db, { taskPath: 'tasks.typed', args: ['nope'] });
-      const good = await enqueue(db, { taskPath: 'tasks.typed', args: [21] });
-      const big = await enqueue(db, { taskPath: 'tasks.bigint', maxAttempts: 1 });
-      const denied = await enqueue(db, { taskPath: 'other.thing' });
-      await drainWith(db, [typed, bigint, elsewhere], { allowedTaskModules: ['tasks.'] });
-      const get = (id: number) => row<Record<string, any>>(db, 'SELECT * FROM task_runs WHERE result_id = $1', [id]);
+      const bad = await enqueue(tdb.db, { taskPath: 'tasks.typed', args: ['nope'] });
+      const good = await enqueue(tdb.db, { taskPath: 'tasks.typed', args: [21] });
+      const big = await enqueue(tdb.db, { taskPath: 'tasks.bigint', maxAttempts: 1 });
+      const denied = await enqueue(tdb.db, { taskPath: 'other.thing' });
+      await drainWith(tdb.db, [typed, bigint, elsewhere], { allowedTaskModules: ['tasks.'] });
+      const get = (id: number) => row<Record<string, any>>(tdb.db, 'SELECT * FROM task_runs WHERE result_id = $1', [id]);
       expect(await get(good.resultId)).toMatchObject({ status: 'SUCCESSFUL', return_json: 42 });
       const b = await get(bad.resultId);
       expect(b).toMatchObject({ status: 'FAILED' });
@@ -307,8 +294,8 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
     });
 
     it('costs one statement per batch: 1,000 tasks at batch 100 take 11 round trips', async () => {
-      await enqueueMany(db, Array.from({ length: 1000 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i] })));
-      const counted = countingDb(db);
+      await enqueueMany(tdb.db, Array.from({ length: 1000 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i] })));
+      const counted = countingDb(tdb.db);
       const s = await drainWith(counted, [ok], { batchSize: 100, concurrency: 16 });
       expect(s).toMatchObject({ claimed: 1000, succeeded: 1000 });
       expect(s.roundTrips).toBe(counted.count);
@@ -325,21 +312,21 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
         },
       });
       const n = 3000;
-      await enqueueMany(db, Array.from({ length: n }, (_, i) => ({ taskPath: 'tasks.count', args: [i] })));
+      await enqueueMany(tdb.db, Array.from({ length: n }, (_, i) => ({ taskPath: 'tasks.count', args: [i] })));
       const summaries = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => drainWith(db, [count], { batchSize: 50, concurrency: 8, invocationId: `p${i}` })),
+        Array.from({ length: 6 }, (_, i) => drainWith(tdb.db, [count], { batchSize: 50, concurrency: 8, invocationId: `p${i}` })),
       );
       expect(summaries.reduce((a, s) => a + s.succeeded, 0)).toBe(n);
       expect(runs.size).toBe(n);
       expect([...runs.values()].every((v) => v === 1)).toBe(true);
-      const st = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM task_runs GROUP BY 1');
+      const st = await tdb.db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM task_runs GROUP BY 1');
       expect(st.rows).toEqual([{ status: 'SUCCESSFUL', n }]);
     });
 
     it.runIf(driver === 'pg' || driver === 'neon-ws')(
       'a server that kills the connections mid-batch loses nothing',
       async () => {
-        await enqueueMany(db, Array.from({ length: 40 }, (_, i) => ({ taskPath: 'tasks.killer', args: [i] })));
+        await enqueueMany(tdb.db, Array.from({ length: 40 }, (_, i) => ({ taskPath: 'tasks.killer', args: [i] })));
         // The drain gets its own pool, tagged so the handler kills exactly its connections.
         const victimUrl = new URL(tdb.url);
         victimUrl.searchParams.set('application_name', 'reproq_victim');
@@ -348,7 +335,7 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
           path: 'tasks.killer',
           handler: async ({ args }) => {
             if (args[0] === 5) {
-              await db.query(
+              await tdb.db.query(
                 `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'reproq_victim'`,
               );
             }
@@ -357,7 +344,7 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
         const s = await drainWith(victim, [killer], { batchSize: 10, concurrency: 2 }).finally(() => victim.close());
         // Either the pool reconnected and recorded everything, or the drain stopped on the error;
         // in both cases every task is done or still leased (so reclaim will retry it), none is lost.
-        const st = await db.query<{ status: string; n: number; leased: number }>(
+        const st = await tdb.db.query<{ status: string; n: number; leased: number }>(
           `SELECT status, count(*)::int AS n, count(*) FILTER (WHERE leased_until > NOW())::int AS leased
            FROM task_runs GROUP BY 1 ORDER BY 1`,
         );
@@ -369,21 +356,21 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
     );
 
     it('a database error mid-batch loses nothing: unrecorded tasks stay leased for reclaim', async () => {
-      await enqueueMany(db, Array.from({ length: 5 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i] })));
+      await enqueueMany(tdb.db, Array.from({ length: 5 }, (_, i) => ({ taskPath: 'tasks.ok', args: [i] })));
       let calls = 0;
       const flaky: Db = {
-        driver: db.driver,
-        close: () => db.close(),
+        driver: tdb.db.driver,
+        close: () => tdb.db.close(),
         async query(text, params) {
           calls++;
           if (calls >= 2) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
-          return db.query(text, params);
+          return tdb.db.query(text, params);
         },
       };
       const s = await drainWith(flaky, [ok], { batchSize: 5, workerName: 'flaky', invocationId: 'x' });
       expect(s).toMatchObject({ claimed: 5, succeeded: 0, stoppedBecause: 'db_error' });
       expect(s.error).toContain('Connection terminated');
-      const st = await db.query<{ status: string; leased_by: string; n: number; future: boolean }>(
+      const st = await tdb.db.query<{ status: string; leased_by: string; n: number; future: boolean }>(
         `SELECT status, leased_by, count(*)::int AS n, bool_and(leased_until > NOW()) AS future FROM task_runs GROUP BY 1, 2`,
       );
       expect(st.rows).toEqual([{ status: 'RUNNING', leased_by: 'flaky/x', n: 5, future: true }]);
