@@ -1,0 +1,88 @@
+/**
+ * The claim half of the drain's step, as CTEs to splice into a WITH list. Upstream's predicate (due,
+ * queue not paused, lock_key free, concurrency below the row's limit) plus the in-batch limits a
+ * batch needs: one row per lock_key, no more rows per concurrency_key than its free slots, and no
+ * more rows per rate-limit bucket than its whole tokens (upstream checks only the head candidate).
+ *
+ * Reads $2 (leased_by), $3 (queue), $4 (task paths), $5 (how many), $6 (lease seconds) and $8
+ * (sweep). Defines `locked`, `limited`, `picked`, `spent` and `claimed` (the claimed rows).
+ * `order` is the claim order: upstream's aged priority, or plain priority when aging is off.
+ */
+export function claimBatchCtes(order: string): string {
+  return `
+locked AS MATERIALIZED (
+  SELECT tr.result_id, tr.task_path, tr.lock_key, tr.concurrency_key, tr.concurrency_limit, tr.priority, tr.enqueued_at
+  FROM task_runs tr
+  WHERE tr.status = 'READY'
+    AND tr.queue_name = $3
+    AND COALESCE(tr.run_after, '-infinity'::timestamptz) <= NOW()
+    AND COALESCE(tr.task_path = ANY($4::text[]), FALSE) <> $8::boolean
+    AND NOT EXISTS (SELECT 1 FROM reproq_queue_controls qc WHERE qc.queue_name = $3 AND qc.paused)
+    AND (tr.lock_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM task_runs l WHERE l.lock_key = tr.lock_key AND l.status = 'RUNNING'))
+    AND (tr.concurrency_key IS NULL OR tr.concurrency_key = '' OR tr.concurrency_limit <= 0
+      OR (SELECT count(*) FROM task_runs r
+          WHERE r.status = 'RUNNING' AND r.concurrency_key = tr.concurrency_key) < tr.concurrency_limit)
+  ORDER BY ${order}
+  LIMIT $5
+  FOR UPDATE OF tr SKIP LOCKED
+),
+limited AS (
+  -- Upstream's rate-limit key: the first existing row of task:<path>, queue:<queue>, global; a
+  -- row with rate or burst <= 0 means unlimited. Skipped outright while no limit is active.
+  SELECT l.result_id, rl.key,
+    LEAST(rl.burst_size, rl.current_tokens
+      + EXTRACT(EPOCH FROM (NOW() - rl.last_refilled_at)) * rl.tokens_per_second) AS available
+  FROM locked l
+  CROSS JOIN LATERAL (
+    SELECT r.* FROM rate_limits r
+    WHERE r.key IN ('task:' || l.task_path, 'queue:' || $3, 'global')
+    ORDER BY (r.key = 'global'), (r.key LIKE 'queue:%')
+    LIMIT 1
+  ) rl
+  WHERE (SELECT bool_or(tokens_per_second > 0 AND burst_size > 0) FROM rate_limits)
+    AND rl.tokens_per_second > 0 AND rl.burst_size > 0
+),
+picked AS (
+  SELECT k.result_id, k.limit_key FROM (
+    SELECT l.*, lim.key AS limit_key, lim.available,
+      row_number() OVER (PARTITION BY l.lock_key ORDER BY l.priority DESC, l.enqueued_at) AS lock_rank,
+      row_number() OVER (PARTITION BY l.concurrency_key ORDER BY l.priority DESC, l.enqueued_at) AS slot,
+      row_number() OVER (PARTITION BY lim.key ORDER BY l.priority DESC, l.enqueued_at) AS token
+    FROM locked l LEFT JOIN limited lim ON lim.result_id = l.result_id
+  ) k
+  WHERE (k.lock_key IS NULL OR k.lock_rank = 1)
+    AND (k.concurrency_key IS NULL OR k.concurrency_key = '' OR k.concurrency_limit <= 0
+      OR k.slot + (SELECT count(*) FROM task_runs r
+                   WHERE r.status = 'RUNNING' AND r.concurrency_key = k.concurrency_key) <= k.concurrency_limit)
+    AND (k.limit_key IS NULL OR k.token <= k.available)
+),
+spent AS (
+  -- One token per claimed task, taken only if the bucket still holds them all (a concurrent drain
+  -- may have spent some since our snapshot); otherwise that key's tasks wait for a later claim.
+  UPDATE rate_limits r SET
+    current_tokens = LEAST(r.burst_size, r.current_tokens
+      + EXTRACT(EPOCH FROM (NOW() - r.last_refilled_at)) * r.tokens_per_second) - p.n,
+    last_refilled_at = NOW()
+  FROM (SELECT limit_key, count(*) AS n FROM picked WHERE limit_key IS NOT NULL GROUP BY limit_key) p
+  WHERE r.key = p.limit_key
+    AND LEAST(r.burst_size, r.current_tokens + EXTRACT(EPOCH FROM (NOW() - r.last_refilled_at)) * r.tokens_per_second) >= p.n
+  RETURNING r.key
+),
+claimed AS (
+  UPDATE task_runs t SET
+    status = 'RUNNING',
+    started_at = COALESCE(t.started_at, NOW()),
+    last_attempted_at = NOW(),
+    attempts = t.attempts + 1,
+    leased_until = NOW() + make_interval(secs => $6::float8),
+    leased_by = $2,
+    worker_ids = COALESCE(t.worker_ids, '[]'::jsonb) || jsonb_build_array($2::text),
+    updated_at = NOW()
+  WHERE t.result_id = ANY(ARRAY(
+    SELECT result_id FROM picked WHERE limit_key IS NULL OR limit_key IN (SELECT key FROM spent)))
+  RETURNING t.result_id, t.queue_name, t.task_path, t.priority, t.attempts, t.max_attempts,
+    t.timeout_seconds, t.spec_json, t.spec_hash, t.enqueued_at, t.cancel_requested
+)
+`;
+}
