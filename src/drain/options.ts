@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { DEFAULT_RETRY_POLICY } from '../backoff.ts';
+import type { Db } from '../db/types.ts';
+import type { Logger } from '../logger.ts';
+import type { TaskRegistry } from '../tasks/registry.ts';
+
+export const DrainOptionsSchema = z
+  .object({
+    queues: z.array(z.string().min(1)).min(1).default(['default']),
+    batchSize: z.number().int().min(1).max(1000).default(100),
+    concurrency: z.number().int().min(1).max(1000).default(10),
+    /** Wall-clock budget of this invocation; the drain returns inside it. */
+    budgetMs: z.number().int().min(100).default(25_000),
+    leaseSeconds: z.number().min(1).default(300),
+    /** How often the leases of running tasks are renewed (and cancel_requested read). */
+    heartbeatSeconds: z.number().min(0.05).default(60),
+    /** Stable name registered in reproq_workers; each invocation leases as `<name>/<invocation>`. */
+    workerName: z.string().min(1).default('reproq-edge'),
+    invocationId: z.string().min(1).optional(),
+    hostname: z.string().default('edge'),
+    agingFactor: z.number().min(0).default(60),
+    allowedTaskModules: z.array(z.string()).default([]),
+    /** `skip` leaves unknown task paths for another worker; `fail` fails them terminally. */
+    unknownTasks: z.enum(['skip', 'fail']).default('skip'),
+    retry: z
+      .object({
+        baseSeconds: z.number().positive().default(DEFAULT_RETRY_POLICY.baseSeconds),
+        maxSeconds: z.number().positive().default(DEFAULT_RETRY_POLICY.maxSeconds),
+        jitter: z.boolean().default(DEFAULT_RETRY_POLICY.jitter),
+      })
+      .default(DEFAULT_RETRY_POLICY),
+    /** No task is started with less budget left than this (or than the average task so far). */
+    minTaskMs: z.number().min(0).default(200),
+    /** Stop after claiming this many tasks. */
+    maxTasks: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+export type DrainOptions = z.input<typeof DrainOptionsSchema>;
+
+export interface DrainSummary {
+  claimed: number;
+  succeeded: number;
+  /** Terminal failures (app errors out of attempts, invalid spec, security, cancelled). */
+  failed: number;
+  retried: number;
+  /** Claimed but never started: handed back to READY with the attempt restored. */
+  released: number;
+  /** Outcomes the fence refused: the lease had moved on (reclaimed, or expired and re-claimed). */
+  lostLease: number;
+  cancelled: number;
+  durationMs: number;
+  /** SQL statements sent, each one round trip. */
+  roundTrips: number;
+  stoppedBecause: 'empty' | 'budget' | 'max_tasks' | 'aborted' | 'db_error';
+  /** The database error that ended the drain, if any. Unrecorded outcomes are recovered by lease expiry. */
+  error?: string;
+  workerId: string;
+}
+
+export interface DrainDeps {
+  db: Db;
+  registry: TaskRegistry;
+  logger?: Logger;
+  /** Milliseconds; injectable for tests. */
+  clock?: () => number;
+  /** Ends the drain early (SIGTERM in the long-running worker): stops claiming, releases the unstarted. */
+  signal?: AbortSignal;
+  /**
+   * Receives each attempt's task log (what the handler wrote through ctx.log) and returns the URI to record
+   * in logs_uri, or null. The Node CLI's `--logs-dir` writes upstream's task-<id>-attempt-<n>.log files. With
+   * no sink (the edge runtimes) nothing is captured: ctx.log reaches the platform's log and logs_uri stays NULL.
+   */
+  logSink?: (log: TaskLog) => Promise<string | null>;
+  /**
+   * Aborts the running handlers at once (the end of the long-running worker's shutdown grace period, after
+   * `signal`); their attempts are recorded as infra_error retries instead of waiting for lease expiry.
+   */
+  stop?: AbortSignal;
+}
+
+export type ResolvedDrainOptions = z.output<typeof DrainOptionsSchema>;
+
+/** One attempt's captured log: info lines as upstream's STDOUT, warn/error lines as its STDERR. */
+export interface TaskLog {
+  resultId: number;
+  attempt: number;
+  stdout: string;
+  stderr: string;
+}
