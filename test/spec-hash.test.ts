@@ -224,6 +224,12 @@ describe('canonicalJson against Python json.dumps (property, one python3 per bat
     await compareWithPython([s, { [s]: s }], seed);
   });
 
+  it('a literal backslash followed by u0000 is ordinary text, escaped as Python escapes it', async () => {
+    const spec = buildSpec({ taskPath: 'tasks.echo', args: ['\\u0000', 'C:\\u0000dir'], kwargs: { note: '\\u0000', path: '\\\\u0000' } });
+    expect(canonicalJson(spec)).toContain('"args":["\\\\u0000","C:\\\\u0000dir"]');
+    await compareWithPython([spec], seed);
+  });
+
   it('pythonIsoformat matches datetime.isoformat() of aware UTC datetimes', () => {
     const dates = [
       ...sample(pyDate, 200, 4),
