@@ -9,6 +9,7 @@ import type { Db } from '../db/types.ts';
 import { enqueueMany, type EnqueueInput } from '../enqueue.ts';
 import { DEFAULT_OPS, type DrainRequest, type JobName, type Ops, type ReclaimRequest, runJob } from '../jobs.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
+import { warnAllowList } from '../tasks/allowlist.ts';
 import type { TaskRegistry } from '../tasks/registry.ts';
 import { createLimiter, metricsAuth, operatorAuth, type AuthSetup } from './auth.ts';
 import { clientIpResolver, type ConnInfoFn } from './client-ip.ts';
@@ -57,6 +58,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
   if (!opts.db === !opts.connect) throw new TypeError('createApp needs exactly one of `db` and `connect`');
   const log = opts.logger ?? consoleLogger({ component: 'http' });
   const ops = opts.ops ?? DEFAULT_OPS;
+  warnAllowList(config.worker.allowed_task_modules, registry, log);
   const auth: AuthSetup = {
     config,
     clientIp: clientIpResolver(config, opts.connInfo),

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { envLayer, resolveConfig } from '../../config.ts';
 import type { Db } from '../../db/types.ts';
 import { checkSchema, migrationStatus } from '../../migrate.ts';
-import { isAllowed } from '../../tasks/allowlist.ts';
+import { allowListReport } from '../../tasks/allowlist.ts';
 import type { TaskRegistry } from '../../tasks/registry.ts';
 import { flagLayer, type CliConfig } from '../config-file.ts';
 import { commandConfig, loadTasks, openDatabase, withDbFlags, type DbFlags } from '../context.ts';
@@ -100,13 +100,18 @@ async function runChecks(flags: DoctorFlags): Promise<Check[]> {
 
 function checkAllowList(registry: TaskRegistry, cfg: CliConfig, add: (l: Level, m: string, f?: string) => void): void {
   const allowed = cfg.config.worker.allowed_task_modules;
-  const uncovered = registry.paths().filter((p) => !isAllowed(p, allowed));
-  const fix = 'reproq allowlist --write (or set ALLOWED_TASK_MODULES)';
-  if (uncovered.length > 0) {
-    add('warn', `allow-list ${allowed.length ? allowed.join(',') : '(empty: upstream default myapp.tasks.,tasks.)'} rejects ${uncovered.length} registered task(s): ${uncovered.join(', ')}`, fix);
-  } else if (allowed.length === 0) {
-    add('warn', 'ALLOWED_TASK_MODULES not set: upstream default myapp.tasks.,tasks. applies', fix);
-  } else add('ok', `allow-list covers all ${registry.size} registered task(s)`);
+  const report = allowListReport(allowed, registry);
+  if (report.source === 'registry') {
+    add('ok', `ALLOWED_TASK_MODULES not set: the ${registry.size} registered task(s) are allowed`);
+    return;
+  }
+  const fix = 'reproq allowlist --write (or add the modules to ALLOWED_TASK_MODULES, or unset it)';
+  if (report.rejected.length > 0) {
+    add('warn', `allow-list ${allowed.join(',')} rejects ${report.rejected.length} registered task(s), which will fail with security_violation: ${report.rejected.join(', ')}`, fix);
+  } else add('ok', `allow-list covers all ${registry.size - report.rejectedBuiltins.length} registered task(s)`);
+  if (report.rejectedBuiltins.length > 0) {
+    add('info', `allow-list rejects the built-in debug tasks (${report.rejectedBuiltins.join(', ')}): \`reproq stress-test\` rows would fail; add reproq_django.tasks. to run them`);
+  }
 }
 
 async function checkDatabase(db: Db, add: (l: Level, m: string, f?: string) => void): Promise<void> {
