@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { describeError } from '../db/errors.ts';
 import { ConfigError, ReproqError, ValidationError } from '../errors.ts';
 import { buildProgram } from './program.ts';
 
@@ -44,6 +45,6 @@ function describeDbError(e: Error & { code?: string; address?: string; port?: nu
     case '3D000':
       return `the database does not exist: ${e.message}`;
     default:
-      return e?.message ?? String(e);
+      return describeError(e);
   }
 }

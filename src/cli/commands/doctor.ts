@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { envLayer, resolveConfig } from '../../config.ts';
+import { describeError } from '../../db/errors.ts';
 import type { Db } from '../../db/types.ts';
 import { checkSchema, migrationStatus } from '../../migrate.ts';
 import { allowListReport } from '../../tasks/allowlist.ts';
@@ -60,7 +61,7 @@ async function runChecks(flags: DoctorFlags): Promise<Check[]> {
     else add('info', 'no config file (reproq.yaml/.toml): using env and flags');
     if (cfg.file?.ignored.length) add('info', `ignored (the Go worker's Python executor only): ${cfg.file.ignored.join(', ')}`);
   } catch (err) {
-    add('error', `config: ${(err as Error).message}`);
+    add('error', `config: ${describeError(err)}`);
     // Go on with env and flags alone, so the database checks still run.
     cfg = resolveConfig([envLayer(process.env), flagLayer([{ key: 'dsn', flag: '--dsn', value: flags.dsn }])]);
   }
@@ -73,7 +74,7 @@ async function runChecks(flags: DoctorFlags): Promise<Check[]> {
       registry = await loadTasks(tasksPath);
       add('ok', `tasks module ${tasksPath}: ${registry.size} task(s)`);
     } catch (err) {
-      add('error', (err as Error).message);
+      add('error', describeError(err));
     }
   }
   if (registry) checkAllowList(registry, cfg, add);
@@ -86,7 +87,7 @@ async function runChecks(flags: DoctorFlags): Promise<Check[]> {
     db = await openDatabase(flags, cfg);
     await db.query('SELECT 1');
   } catch (err) {
-    add('error', `database: ${(err as Error).message || (err as { code?: string }).code}`);
+    add('error', `database: ${describeError(err)}`);
     return checks;
   }
   try {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { describeError } from '../../db/errors.ts';
 import { enqueue } from '../../enqueue.ts';
 import { ValidationError } from '../../errors.ts';
 import { withDb, withDbFlags, type DbFlags } from '../context.ts';
@@ -49,6 +50,6 @@ function parseJson(flag: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ValidationError(flag, `not JSON: ${(err as Error).message}`);
+    throw new ValidationError(flag, `not JSON: ${describeError(err)}`);
   }
 }
