@@ -19,7 +19,8 @@ import {
 } from '../src/spec/periodic.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const contracts = path.resolve(repoRoot, '../shared/contracts');
+// Upstream's spec_hash contract vector, kept in the repository.
+const contracts = path.resolve(repoRoot, 'test/fixtures/contracts');
 
 // ---------------------------------------------------------------------------------------------
 // Python oracle: one python3 process per batch. Markers carry what JSON cannot say losslessly
