@@ -20,6 +20,7 @@ import { registerServe } from './commands/serve.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerStressTest } from './commands/stress-test.ts';
 import { registerSystemd } from './commands/systemd.ts';
+import { registerTask } from './commands/task.ts';
 import { registerTriage } from './commands/triage.ts';
 import { registerWorker } from './commands/worker.ts';
 
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
     registerPgCron,
     registerServe,
     registerEnqueue,
+    registerTask,
     registerStatus,
     registerDoctor,
     registerConfig,
