@@ -13,7 +13,8 @@ import { createLimiter, metricsAuth, operatorAuth, type AuthSetup } from './auth
 import { clientIpResolver, type ConnInfoFn } from './client-ip.ts';
 import { errorHandler, jsonError, RETRY_AFTER_SECONDS } from './errors.ts';
 import type { AuthFailureLimiter } from './limiter.ts';
-import { beatRequestSchema, drainRequestSchema, enqueueBodySchema, invalid, queryOf, ReclaimRequestSchema, TaskIdSchema } from './schemas.ts';
+import { beatRequestSchema, drainRequestSchema, enqueueBodySchema, invalid, queryOf, ReclaimRequestSchema } from './schemas.ts';
+import { mountTaskRoutes } from './task-routes.ts';
 
 export { AuthFailureLimiter } from './limiter.ts';
 export type { ConnInfoFn } from './client-ip.ts';
@@ -128,12 +129,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
     return c.json(result!, 201, { Location: `${config.http.route_prefix}/tasks/${result!.resultId}` });
   });
 
-  routes.get('/tasks/:id', operator, zValidator('param', TaskIdSchema, invalid), async (c) => {
-    const db = await dbOf(c);
-    const res = await db.query(TASK_BY_ID, [c.req.valid('param').id]);
-    const row = res.rows[0];
-    return row ? c.json(row) : jsonError(c, 404, 'not_found', `no task ${c.req.valid('param').id}`, 'id');
-  });
+  mountTaskRoutes(routes, { operator, limitBody, requireJson, dbOf, routePrefix: config.http.route_prefix });
 
   routes.get('/healthz', metrics, async (c) => {
     try {
@@ -195,12 +191,3 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
-
-/** The row as reproq-django's TaskRun has it; the spec and worker list are left out. */
-const TASK_BY_ID = `
-SELECT result_id, task_path, queue_name, status, priority, attempts, max_attempts, timeout_seconds,
-       enqueued_at, run_after, started_at, last_attempted_at, finished_at, failed_at,
-       return_json, errors_json, last_error, leased_by, leased_until, cancel_requested,
-       lock_key, concurrency_key, expires_at, workflow_id, parent_id, spec_hash, metadata_json
-  FROM task_runs WHERE result_id = $1::bigint`;
-
