@@ -11,6 +11,7 @@ import { registerEnqueue } from './commands/enqueue.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerPeriodic } from './commands/periodic.ts';
 import { registerPgCron } from './commands/pg-cron.ts';
 import { registerPrune } from './commands/prune.ts';
 import { registerQueueControls } from './commands/queues.ts';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
     registerBeat,
     registerReclaim,
     registerPgCron,
+    registerPeriodic,
     registerServe,
     registerEnqueue,
     registerTask,
