@@ -41,6 +41,8 @@ export interface AppOptions {
   platformBudgetMs?: (c: Context) => number | undefined;
   /** Shared between apps (or given a test clock); default: one per app. */
   limiter?: AuthFailureLimiter;
+  /** `metrics`: only /metrics, /stats and /healthz (a worker's metrics listener). Default: every route. */
+  only?: 'metrics';
 }
 
 type Env = { Variables: { reproqDb: Promise<Db> } };
@@ -87,7 +89,36 @@ export function createApp(opts: AppOptions): Hono<Env> {
     return db;
   };
 
+  routes.get('/healthz', metrics, async (c) => {
+    try {
+      const db = await dbOf(c);
+      await withTimeout(db.query('SELECT 1'), HEALTH_TIMEOUT_MS);
+      return c.text('ok');
+    } catch (err) {
+      // Upstream's answer: no driver message leaks to an unauthenticated prober.
+      log.warn('health check failed', { error: (err as Error)?.message });
+      return c.text('unhealthy', 503, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+    }
+  });
+
+  routes.get('/metrics', metrics, async (c) => {
+    const snapshot = await ops.metrics.collect(await dbOf(c));
+    return c.text(ops.metrics.prometheus(snapshot), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
+
+  routes.get('/stats', metrics, async (c) => {
+    const snapshot = await ops.metrics.collect(await dbOf(c));
+    return c.json(ops.metrics.stats(snapshot) as object);
+  });
+
+  // The worker's metrics listener (upstream's --metrics-addr) serves only the three routes above.
+  if (opts.only === 'metrics') return app;
+
   const job = async (c: Context<Env>, name: JobName, req: DrainRequest & ReclaimRequest) => {
+    if (name === 'drain' && registry.size === 0) {
+      // `reproq serve` without a tasks module: a drain could run nothing (or, with unknown_tasks=fail, fail everything).
+      return jsonError(c, 503, 'no_tasks', 'this server has no tasks module, so it does not drain: start it with --tasks (or REPROQ_TASKS), or drain where the tasks are loaded');
+    }
     const result = await runJob(name, {
       db: await dbOf(c),
       registry,
@@ -130,28 +161,6 @@ export function createApp(opts: AppOptions): Hono<Env> {
   });
 
   mountTaskRoutes(routes, { operator, limitBody, requireJson, dbOf, routePrefix: config.http.route_prefix });
-
-  routes.get('/healthz', metrics, async (c) => {
-    try {
-      const db = await dbOf(c);
-      await withTimeout(db.query('SELECT 1'), HEALTH_TIMEOUT_MS);
-      return c.text('ok');
-    } catch (err) {
-      // Upstream's answer: no driver message leaks to an unauthenticated prober.
-      log.warn('health check failed', { error: (err as Error)?.message });
-      return c.text('unhealthy', 503, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
-    }
-  });
-
-  routes.get('/metrics', metrics, async (c) => {
-    const snapshot = await ops.metrics.collect(await dbOf(c));
-    return c.text(ops.metrics.prometheus(snapshot), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-  });
-
-  routes.get('/stats', metrics, async (c) => {
-    const snapshot = await ops.metrics.collect(await dbOf(c));
-    return c.json(ops.metrics.stats(snapshot) as object);
-  });
 
   return app;
 }
