@@ -1,5 +1,6 @@
 /** The core: platform-free queue operations over a `Db`. Runtime entry points live in `workers/`. */
 export type { Db, QueryResult, DriverName } from './db/types.ts';
+export { executorDb, templateDb, type SqlExecutor, type SqlTag, type ExecutorResult } from './db/executor.ts';
 export { enqueue, enqueueMany, EnqueueInputSchema, type EnqueueInput, type EnqueueResult, type EnqueueOptions } from './enqueue.ts';
 export { drain, DrainOptionsSchema, type DrainOptions, type DrainSummary, type DrainDeps, type TaskLog } from './drain.ts';
 export { defineTask, TaskRegistry, registryFromModule, type TaskDefinition, type TaskContext } from './tasks/registry.ts';
