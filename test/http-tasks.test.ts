@@ -1,4 +1,6 @@
 import * as z from 'zod/mini';
+import { z as z4 } from 'zod';
+import { defineTask, TaskRegistry } from '../src/tasks/registry.ts';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.ts';
 import { ROUTES } from '../src/http/task-routes.ts';
@@ -32,6 +34,38 @@ async function task(status = 'READY', extra = ''): Promise<number> {
   );
   return r.rows[0]!.result_id;
 }
+
+describe('POST /enqueue checks the arguments of the tasks this process has', () => {
+  const sendEmail = defineTask({ path: 'app.tasks.send_email', kwargs: z4.object({ to: z4.email() }), handler: () => null });
+  const post = (body: unknown) =>
+    createApp({ config: httpConfig(), registry: new TaskRegistry([sendEmail]), db: t.db, logger: silentLogger }).request('/enqueue', {
+      method: 'POST',
+      headers: { ...bearer(TOKEN), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('a registered task with a bad argument is a 400 naming the field, and nothing is written', async () => {
+    const before = await dbSnapshot(t.db);
+    const bad = await post({ taskPath: 'app.tasks.send_email', kwargs: { to: 1 } });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'invalid_input', field: 'kwargs.to' } });
+    const bulk = await post([{ taskPath: 'app.tasks.send_email', kwargs: { to: 'ada@example.com' } }, { taskPath: 'app.tasks.send_email', kwargs: { to: 'nope' } }]);
+    expect(await bulk.json()).toMatchObject({ error: { field: '[1].kwargs.to' } });
+    expect(await dbSnapshot(t.db)).toBe(before);
+  });
+
+  it('says whether the task is registered here; an unregistered one is accepted with a note', async () => {
+    const ok = await post({ taskPath: 'app.tasks.send_email', kwargs: { to: 'ada@example.com' } });
+    const okBody = await ok.json();
+    expect([ok.status, okBody]).toEqual([201, expect.objectContaining({ registered: true })]);
+    expect(okBody).not.toHaveProperty('note');
+    const other = await post({ taskPath: 'billing.tasks.invoice', kwargs: { to: 1 } });
+    const body = await other.json();
+    expect(other.status).toBe(201);
+    expect(body).toMatchObject({ registered: false, note: expect.stringContaining('billing.tasks.invoice is not registered in this process') });
+    expect(z.safeParse(ROUTES.enqueue.response, body).success).toBe(true);
+  });
+});
 
 describe('the domain API over HTTP', () => {
   it('GET /tasks/:id answers the core task view; 404 names the id', async () => {
@@ -86,7 +120,7 @@ describe('the domain API over HTTP', () => {
 
   it('every route needs the operator token, and every schema converts to JSON Schema', async () => {
     for (const [name, spec] of Object.entries(ROUTES)) {
-      const res = await app().request(spec.path.replace(':id', '1').replace(':queue', 'q').replace(':name', 'n'), { method: spec.method.toUpperCase() });
+      const res = await app().request(spec.path.replace(':id', '1').replace(':queue', 'q').replace(':name', 'n'), { method: spec.method.toUpperCase(), headers: { 'content-type': 'application/json' }, body: spec.method === 'get' ? undefined : '{}' });
       expect(res.status, name).toBe(401);
       for (const schema of [spec.response, 'params' in spec ? spec.params : undefined, 'query' in spec ? spec.query : undefined, 'body' in spec ? spec.body : undefined]) {
         if (schema) expect(() => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }), name).not.toThrow();

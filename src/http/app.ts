@@ -5,7 +5,7 @@ import { every } from 'hono/combine';
 import type { ZodMiniType } from 'zod/mini';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/types.ts';
-import { enqueueMany, type EnqueueInput } from '../enqueue.ts';
+import { enqueueMany, type EnqueueInput, type EnqueueResult } from '../enqueue.ts';
 import { DEFAULT_OPS, type DrainRequest, type JobName, type Ops, type ReclaimRequest, runJob } from '../jobs.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { TaskRegistry } from '../tasks/registry.ts';
@@ -154,15 +154,22 @@ export function createApp(opts: AppOptions): Hono<Env> {
 
   routes.post('/enqueue', operator, limitBody, requireJson, zValidator('json', enqueueBodySchema(config.http), invalid), async (c) => {
     const body = c.req.valid('json') as EnqueueInput | EnqueueInput[];
-    const db = await dbOf(c);
-    if (Array.isArray(body)) return c.json({ results: await enqueueMany(db, body) }, 201);
-    const [result] = await enqueueMany(db, [body]);
-    return c.json(result!, 201, { Location: `${config.http.route_prefix}/tasks/${result!.resultId}` });
+    const items = Array.isArray(body) ? body : [body];
+    // Tasks registered here have their arguments checked now (a 400 naming the field) instead of failing later.
+    const results = (await enqueueMany(await dbOf(c), items, { registry })).map((r, i) => withRegistrationNote(r, items[i]!.taskPath));
+    if (Array.isArray(body)) return c.json({ results }, 201);
+    return c.json(results[0]!, 201, { Location: `${config.http.route_prefix}/tasks/${results[0]!.resultId}` });
   });
 
   mountTaskRoutes(routes, { operator, limitBody, requireJson, dbOf, routePrefix: config.http.route_prefix });
 
   return app;
+}
+
+/** An enqueue of a task this process does not have: accepted, but the caller should know nothing checked it. */
+function withRegistrationNote(r: EnqueueResult, taskPath: string): EnqueueResult & { note?: string } {
+  if (r.registered !== false) return r;
+  return { ...r, note: `${taskPath} is not registered in this process: its arguments were not checked, and a worker that has it (another drain, or a Go or Django worker) must run it` };
 }
 
 /** Without a JSON content type the validator would see an empty body; say what is wrong instead. */

@@ -139,6 +139,19 @@ const FailedQuery = z.strictObject({
 });
 const PauseBody = z.strictObject({ reason: z.optional(z.string().check(z.maxLength(1000))) });
 
+const EnqueueResultSchema = z.object({
+  resultId: z.int(),
+  specHash: z.string(),
+  deduplicated: z.boolean(),
+  /** Whether the task is registered in the serving process (its arguments were checked against its schemas). */
+  registered: z.optional(z.boolean()),
+  /** Set when `registered` is false. */
+  note: z.optional(z.string()),
+});
+/** `POST /enqueue` (its handler is in app.ts): one EnqueueInput or a bulk array, validated field by field by the core. */
+export const EnqueueBodySchema = z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))]);
+export const EnqueueResponseSchema = z.union([EnqueueResultSchema, z.object({ results: z.array(EnqueueResultSchema) })]);
+
 /** One route of the domain API, as an OpenAPI generator needs it. */
 export interface RouteSpec {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -154,6 +167,7 @@ export interface RouteSpec {
 }
 
 export const ROUTES = {
+  enqueue: { method: 'post', path: '/enqueue', summary: 'enqueue a task, or a bulk array all-or-nothing; registered tasks have their arguments checked', status: 201, body: EnqueueBodySchema, response: EnqueueResponseSchema },
   listFailed: { method: 'get', path: '/tasks/failed', summary: 'FAILED tasks, newest failure first (the dead-letter queue)', status: 200, query: FailedQuery, response: FailedTasksSchema },
   retryFailed: { method: 'post', path: '/tasks/failed/retry', summary: 'retry every FAILED task', status: 200, response: RetryResultSchema },
   getTask: { method: 'get', path: '/tasks/:id', summary: 'a task: status, result, errors, attempts, timestamps and workflow', status: 200, params: TaskIdSchema, response: TaskViewSchema },
