@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -104,13 +104,15 @@ describe('the deployment guide, to the letter', () => {
       expect((await fetch(`${base}/beat`, { method: 'POST', headers: bearer(TOKEN) })).status).toBe(200);
       expect((await fetch(`${base}/metrics`)).status).toBe(200);
     } finally {
-      child.kill('SIGTERM');
+      await stop(child);
     }
   });
 
-  it('`reproq worker --metrics-addr HOST:PORT` serves /metrics and /healthz with the metrics auth', async () => {
+  it('`reproq worker` with metrics.addr (or --metrics-addr) serves /metrics and /healthz with the metrics auth', async () => {
     const dir = project();
-    const child = spawn(BIN, ['worker', '--tasks', 'tasks.ts', '--metrics-addr', '127.0.0.1:0'], {
+    // As `reproq init` writes it, with port 0 so the system picks a free one.
+    writeFileSync(path.join(dir, 'reproq.yaml'), 'metrics:\n  addr: "127.0.0.1:0"\n  allow_cidrs: ["127.0.0.1/32"]\n');
+    const child = spawn(BIN, ['worker', '--tasks', 'tasks.ts'], {
       cwd: dir,
       env: { ...process.env, DATABASE_URL: tdb.url, METRICS_AUTH_TOKEN: 'metrics-secret', REPROQ_CONFIG: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -126,7 +128,7 @@ describe('the deployment guide, to the letter', () => {
       // Only the metrics routes: the operator routes are not on this listener.
       expect((await fetch(`${base}/enqueue`, { method: 'POST', headers: bearer('metrics-secret') })).status).toBe(404);
     } finally {
-      child.kill('SIGTERM');
+      await stop(child);
     }
   });
 
@@ -146,6 +148,14 @@ describe('the deployment guide, to the letter', () => {
     await waitFor(async () => processesIn(dir).length === 0);
   });
 });
+
+/** SIGTERM, and wait until the process is gone. */
+async function stop(child: ReturnType<typeof spawn>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
 
 /** Resolves with the output so far once it matches `re`. */
 function until(child: ReturnType<typeof spawn>, re: RegExp): Promise<string> {
