@@ -62,7 +62,7 @@ describe('the deployment guide, to the letter', () => {
     ]);
     for (const r of [status, enqueue, drain]) {
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^reproq: relation "task_runs" does not exist: the database has no Reproq schema; run `reproq migrate`/m);
+      expect(r.stderr).toMatch(/^reproq: relation "\w+" does not exist: the database has no Reproq schema; run `reproq migrate`/m);
     }
     expect(doctor.code).toBe(1);
     expect(doctor.stdout).toContain('[ok]    tasks module tasks.ts');
