@@ -14,13 +14,13 @@ import { isWellFormed, type JsonValue } from './spec/canonical.ts';
  */
 export const MAX_JSON_DEPTH = 100;
 
-export interface JsonIssue {
+interface JsonIssue {
   path: (string | number)[];
   message: string;
 }
 
 /** Why a string cannot be stored as text or jsonb, or null. */
-export function textIssue(s: string): string | null {
+function textIssue(s: string): string | null {
   if (s.includes('\u0000')) return 'contains U+0000, which PostgreSQL text and jsonb cannot store';
   if (!isWellFormed(s)) return 'contains a lone UTF-16 surrogate (not encodable as UTF-8)';
   return null;
@@ -30,7 +30,7 @@ export function textIssue(s: string): string | null {
  * The first value of `root` that is not storable plain JSON, depth first, or null. Walked with an
  * explicit stack, so a value nested 100,000 deep is refused without exhausting the JS stack.
  */
-export function jsonIssue(root: unknown): JsonIssue | null {
+function jsonIssue(root: unknown): JsonIssue | null {
   const stack: { value: unknown; path: (string | number)[] }[] = [{ value: root, path: [] }];
   while (stack.length > 0) {
     const { value, path } = stack.pop()!;
@@ -85,9 +85,7 @@ function checkJson(value: unknown, ctx: z.RefinementCtx): void {
 
 const isPlainObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
-/** Any storable JSON value; an issue carries the path inside the value. */
-export const JsonValueSchema = z.custom<JsonValue>(() => true).superRefine(checkJson);
-/** A JSON array (args). */
+/** A JSON array (args); an issue carries the path inside the value. */
 export const JsonArraySchema = z.custom<JsonValue[]>(Array.isArray, 'expected an array').superRefine(checkJson);
 /** A JSON object (kwargs, metadata); its keys are checked like its strings. */
 export const JsonObjectSchema = z.custom<Record<string, JsonValue>>(isPlainObject, 'expected an object').superRefine(checkJson);
