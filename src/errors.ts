@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Typed errors of the core. Each one names what was wrong so an HTTP route can answer 4xx and a
@@ -39,8 +39,8 @@ export class DuplicateActiveTaskError extends ReproqError {
 }
 
 /** Parses with a zod schema; the first issue becomes a ValidationError naming its path. */
-export function validate<S extends z.ZodType>(schema: S, input: unknown, label: (path: string) => string = (p) => p): z.output<S> {
-  const parsed = schema.safeParse(input);
+export function validate<S extends z.core.$ZodType>(schema: S, input: unknown, label: (path: string) => string = (p) => p): z.output<S> {
+  const parsed = z.safeParse(schema, input);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   throw new ValidationError(label(issue.path.map(String).join('.') || 'input'), issue.message);
