@@ -551,7 +551,7 @@ export interface SchemaReport {
     fix: string | null;
   };
   /** This package's own additions (0002). */
-  extras: { claimRankFunction: boolean; claimRankIndex: boolean };
+  extras: { claimRankFunction: boolean; claimRankIndex: boolean; unknownStatusIndex: boolean };
   issues: SchemaIssue[];
 }
 
@@ -732,13 +732,22 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
     }
   }
 
-  const extras = await db.query<{ fn: boolean; idx: boolean }>(
+  const extras = await db.query<{ fn: boolean; idx: boolean; unknown_status: boolean }>(
     `SELECT to_regprocedure('reproq_claim_rank(integer, timestamp with time zone, double precision)') IS NOT NULL AS fn,
-            to_regclass('idx_task_runs_claim_rank') IS NOT NULL AS idx`,
+            to_regclass('idx_task_runs_claim_rank') IS NOT NULL AS idx,
+            to_regclass('idx_task_runs_unknown_status') IS NOT NULL AS unknown_status`,
   );
-  const x = extras.rows[0] ?? { fn: false, idx: false };
+  const x = extras.rows[0] ?? { fn: false, idx: false, unknown_status: false };
   if (!x.fn || !x.idx) {
     issues.push({ severity: 'warning', object: 'idx_task_runs_claim_rank', message: 'aged-claim index (0002) is missing', fix: migrateFix });
+  }
+  if (!x.unknown_status && !missingTables.includes('task_runs')) {
+    issues.push({
+      severity: 'warning',
+      object: 'idx_task_runs_unknown_status',
+      message: 'index (0004) is missing: metrics and doctor scan the whole table to count rows with an unknown status',
+      fix: migrateFix,
+    });
   }
 
   return {
@@ -755,7 +764,7 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
       violatingRows,
       fix: constraintFix,
     },
-    extras: { claimRankFunction: x.fn, claimRankIndex: x.idx },
+    extras: { claimRankFunction: x.fn, claimRankIndex: x.idx, unknownStatusIndex: x.unknown_status },
     issues,
   };
 }
