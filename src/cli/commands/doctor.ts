@@ -26,7 +26,7 @@ export function registerDoctor(program: Command): void {
   withDbFlags(
     program
       .command('doctor')
-      .description('check config, database, schema, tasks module, allow-list, scheduler and pg_cron; exits 1 on errors (and on warnings with --strict)'),
+      .description('check config, database, schema, rows no drain will claim, tasks module, allow-list, scheduler and pg_cron; exits 1 on errors (and on warnings with --strict)'),
   )
     .option('--strict', 'exit non-zero on warnings too')
     .option('--tasks <path>', 'tasks module (default: REPROQ_TASKS, then tasks in the config file)')
