@@ -4,6 +4,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Db } from '../src/db/types.ts';
+import { drain } from '../src/drain.ts';
+import { silentLogger } from '../src/logger.ts';
+import { defineTask, TaskRegistry } from '../src/tasks/registry.ts';
 import { collectMetrics, renderPrometheus } from '../src/metrics/index.ts';
 import { UNCLAIMABLE_TASKS, UNKNOWN_STATUS } from '../src/sql/unclaimableTasks.ts';
 import * as tasks from './fixtures/poison-tasks.ts';
@@ -362,6 +365,17 @@ describe.each(QUEUE_DRIVERS)('outcomes PostgreSQL refuses, on %s', (driver) => {
     const r = await offenderRow(offender);
     expect(r).toMatchObject({ status: 'READY', attempts: 1 });
     expect(r.errors_json).toEqual([expect.objectContaining({ kind: 'app_error', exception_class: 'object', message: '{"code":7}', traceback: '' })]);
+  });
+
+  it('a log sink that returns a URI PostgreSQL cannot store costs the URI, not the outcome', async () => {
+    const id = Number((await row<{ id: string }>(t.db, `INSERT INTO task_runs (task_path, spec_json, spec_hash) VALUES ('poison.logs', '{"args":[1]}', md5(random()::text)) RETURNING result_id AS id`)).id);
+    const logs = defineTask({ path: 'poison.logs', handler: (_, ctx) => ctx.log.info('a line') });
+    let sunk = 0;
+    const logSink = async () => (sunk++, 'file:///tmp/a\0b');
+    const summary = await drain({ db: t.db, registry: new TaskRegistry([logs]), logger: silentLogger, logSink }, { allowedTaskModules: ['*'] });
+    expect(sunk).toBe(1);
+    expect(summary).toMatchObject({ succeeded: 1, stoppedBecause: 'empty' });
+    expect(await row(t.db, 'SELECT status, logs_uri FROM task_runs WHERE result_id = $1', [id])).toEqual({ status: 'SUCCESSFUL', logs_uri: null });
   });
 
   it('an outcome the database still refuses is isolated: the others get their true outcome, the offenders a recorded refusal', async () => {

@@ -1,7 +1,6 @@
 import { stringify as stringifyLossless } from 'lossless-json';
-import { describeError } from '../db/errors.ts';
 import { teeLogger } from '../logger.ts';
-import { appError, cancelledError, describeThrown, infraError, invalidSpec, securityViolation } from '../outcome.ts';
+import { appError, cancelledError, describeThrown, infraError, invalidSpec, securityViolation, storableText } from '../outcome.ts';
 import { isAllowed } from '../tasks/allowlist.ts';
 import type { AnyTask, TaskContext } from '../tasks/registry.ts';
 import type { BatchContext } from './batch.ts';
@@ -103,12 +102,15 @@ export async function runTask(
 
 }
 
-/** A sink failure costs the log, never the outcome. */
+/** A sink failure costs the log, never the outcome: a URI the database could not store is dropped too. */
 export async function saveLog(row: ClaimedRow, capture: { stdout: string; stderr: string }, bc: BatchContext): Promise<string | null> {
   try {
-    return await bc.deps.logSink!({ resultId: row.result_id, attempt: row.attempts, ...capture });
+    const uri = await bc.deps.logSink!({ resultId: row.result_id, attempt: row.attempts, ...capture });
+    if (uri === null || (typeof uri === 'string' && storableText(uri) === uri)) return uri;
+    bc.log.warn('task log URI not recorded: not storable text', { result_id: row.result_id });
+    return null;
   } catch (err) {
-    bc.log.warn('task log not saved', { result_id: row.result_id, error: describeError(err) });
+    bc.log.warn('task log not saved', { result_id: row.result_id, error: describeThrown(err) });
     return null;
   }
 }
