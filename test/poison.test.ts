@@ -409,10 +409,13 @@ describe.each(QUEUE_DRIVERS)('outcomes PostgreSQL refuses, on %s', (driver) => {
     }
   });
 
-  it('a claim the database refuses stops the drain as a data error, after recording the outcomes it holds', async () => {
+  it.each([
+    ['22023', 'data'],
+    ['40001', 'transient'],
+  ])('a claim that fails with SQLSTATE %s stops the drain as a %s error, after recording the outcomes it holds', async (code, kind) => {
     await t.db.query(`
       CREATE FUNCTION refuse_trap() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'trap row refused'; END $$`);
+      BEGIN RAISE EXCEPTION USING ERRCODE = '${code}', MESSAGE = 'trap row refused'; END $$`);
     await t.db.query(`
       CREATE TRIGGER refuse_trap BEFORE UPDATE ON task_runs FOR EACH ROW
         WHEN (OLD.status = 'READY' AND NEW.status = 'RUNNING' AND NEW.spec_json -> 'args' ->> 0 = 'trap') EXECUTE FUNCTION refuse_trap()`);
@@ -425,7 +428,7 @@ describe.each(QUEUE_DRIVERS)('outcomes PostgreSQL refuses, on %s', (driver) => {
       for (let i = 0; i < 5; i++) await insert(i, 100 - i);
       await insert('trap', 1);
       const summary = await drainWith(t.db, TASKS, { batchSize: 5 });
-      expect(summary).toMatchObject({ stoppedBecause: 'db_error', errorKind: 'data', error: 'trap row refused', succeeded: 5 });
+      expect(summary).toMatchObject({ stoppedBecause: 'db_error', errorKind: kind, error: 'trap row refused', succeeded: 5 });
       expect(await row(t.db, `SELECT count(*) FILTER (WHERE status = 'SUCCESSFUL')::int AS ok, count(*) FILTER (WHERE status = 'READY')::int AS ready, count(*) FILTER (WHERE status = 'RUNNING')::int AS running FROM task_runs`)).toEqual({ ok: 5, ready: 1, running: 0 });
     } finally {
       await t.db.query('DROP TRIGGER refuse_trap ON task_runs');

@@ -21,8 +21,8 @@ export interface RecordContext {
  *   offenders were found (the failure is explained, the drain goes on). If all outcomes record at
  *   once, the claim half was refused: the drain stops.
  * - `transient`: the connection or the server; one more try to record the outcomes (claiming
- *   nothing, so no batch is orphaned), then the drain stops. Unrecorded tasks come back through
- *   lease expiry and reclaim.
+ *   nothing, so no batch is orphaned; isolating as above should that try meet a data error), then
+ *   the drain stops. Unrecorded tasks come back through lease expiry and reclaim.
  * - `program`: the statement or the schema is wrong; sending it again fails the same way, so the
  *   drain stops at once and says it is not an outage.
  */
@@ -36,7 +36,7 @@ export async function recordAfterFailedStep(err: unknown, pending: Outcome[], rc
   }
   if (info.kind === 'transient') {
     rc.log.error('drain step failed', { error: info.message, pending: pending.length });
-    const retry = await recordIsolating(pending, rc, false);
+    const retry = await recordIsolating(pending, rc);
     if ('stop' in retry) rc.log.error('recording outcomes failed; their leases will expire and reclaim will retry them', { error: retry.stop.message });
     return stop(info, rc);
   }
@@ -54,17 +54,17 @@ function stop(info: DbErrorInfo, rc: RecordContext, message?: string): false {
 type Isolated = { refused: number } | { stop: DbErrorInfo };
 
 /**
- * Records `outcomes` claiming nothing. On a data error (and `split`), records each half on its own,
- * down to single outcomes: O(k·log n) statements for k offenders among n.
+ * Records `outcomes` claiming nothing. On a data error, records each half on its own, down to single
+ * outcomes: O(k·log n) statements for k offenders among n.
  */
-async function recordIsolating(outcomes: Outcome[], rc: RecordContext, split = true): Promise<Isolated> {
+async function recordIsolating(outcomes: Outcome[], rc: RecordContext): Promise<Isolated> {
   if (outcomes.length === 0) return { refused: 0 };
   try {
     await recordOnly(outcomes, rc);
     return { refused: 0 };
   } catch (err) {
     const info = classifyDbError(err);
-    if (info.kind !== 'data' || !split) return { stop: info };
+    if (info.kind !== 'data') return { stop: info };
     if (outcomes.length === 1) return recordRefused(outcomes[0]!, info, rc);
     const mid = Math.ceil(outcomes.length / 2);
     const first = await recordIsolating(outcomes.slice(0, mid), rc);
