@@ -2,9 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LosslessNumber } from 'lossless-json';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
 import type { Db } from '../src/db/types.ts';
 import { drain } from '../src/drain.ts';
+import { enqueue } from '../src/enqueue.ts';
 import { silentLogger } from '../src/logger.ts';
 import { defineTask, TaskRegistry } from '../src/tasks/registry.ts';
 import { collectMetrics, renderPrometheus } from '../src/metrics/index.ts';
@@ -365,6 +368,23 @@ describe.each(QUEUE_DRIVERS)('outcomes PostgreSQL refuses, on %s', (driver) => {
     const r = await offenderRow(offender);
     expect(r).toMatchObject({ status: 'READY', attempts: 1 });
     expect(r.errors_json).toEqual([expect.objectContaining({ kind: 'app_error', exception_class: 'object', message: '{"code":7}', traceback: '' })]);
+  });
+
+  it('a lossless task: enqueue checks its schema against LosslessNumbers, and the handler gets and returns them exactly', async () => {
+    const exactSum = defineTask({
+      path: 'poison.exact_sum',
+      numbers: 'lossless',
+      kwargs: z.object({ a: z.instanceof(LosslessNumber), b: z.instanceof(LosslessNumber) }),
+      handler: ({ kwargs }) => ({ sum: BigInt(kwargs.a.toString()) + BigInt(kwargs.b.toString()), a: kwargs.a }),
+    });
+    const registry = new TaskRegistry([exactSum]);
+    const { resultId } = await enqueue(t.db, { taskPath: exactSum.path, kwargs: { a: 2, b: 3 } }, { registry });
+    await expect(enqueue(t.db, { taskPath: exactSum.path, kwargs: { a: 'x', b: 3 } }, { registry })).rejects.toThrow(/kwargs\.a/);
+    // A Django row the drain reads exactly.
+    await t.db.query(`UPDATE task_runs SET spec_json = jsonb_set(spec_json, '{kwargs,a}', '9007199254740993') WHERE result_id = $1`, [resultId]);
+    const summary = await drain({ db: t.db, registry, logger: silentLogger }, { allowedTaskModules: ['*'] });
+    expect(summary.succeeded).toBe(1);
+    expect((await offenderRow(resultId)).return_text).toBe('{"a": 9007199254740993, "sum": 9007199254740996}');
   });
 
   it('a log sink that returns a URI PostgreSQL cannot store costs the URI, not the outcome', async () => {

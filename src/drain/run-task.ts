@@ -3,6 +3,7 @@ import { teeLogger } from '../logger.ts';
 import { appError, cancelledError, describeThrown, infraError, invalidSpec, securityViolation, storableText } from '../outcome.ts';
 import { isAllowed } from '../tasks/allowlist.ts';
 import type { AnyTask, TaskContext } from '../tasks/registry.ts';
+import { checkTaskInput } from '../tasks/input.ts';
 import type { BatchContext } from './batch.ts';
 import { type ClaimedRow, type Outcome, fail, retryOrFail, succeed } from './outcomes.ts';
 import { readSpec } from './spec-input.ts';
@@ -24,10 +25,11 @@ export class RunAbort extends Error {
 }
 
 /**
- * Runs one claimed task: checks what must hold before its handler may run (no cancel request, a registered and allowed handler, a readable spec, a usable timeout, valid input), then
- * runs the handler under its timeout and the batch's abort signals, and turns what happened into the
- * outcome to record. `null` means the lease was lost while it ran: there is nothing of ours left to
- * record. Nothing a row holds or a handler does (returns, throws) makes it throw.
+ * Runs one claimed task: checks what must hold before its handler may run (no cancel request, a
+ * registered and allowed handler, a readable spec, a usable timeout, valid input), then runs the
+ * handler under its timeout and the batch's abort signals, and turns what happened into the outcome
+ * to record. `null` means the lease was lost while it ran: there is nothing of ours left to record.
+ * Nothing a row holds or a handler does (returns, throws) makes it throw.
  */
 export async function runTask(
   row: ClaimedRow,
@@ -116,22 +118,14 @@ export async function saveLog(row: ClaimedRow, capture: { stdout: string; stderr
 }
 
 function parseInput(def: AnyTask, rawArgs: unknown, rawKwargs: unknown): { value: { args: unknown; kwargs: unknown } } | { error: string } {
-  const check = (name: 'args' | 'kwargs', raw: unknown): { data: unknown } | { error: string } => {
-    const schema = def[name];
-    if (!schema) return { data: raw };
-    try {
-      const r = schema.safeParse(raw);
-      return r.success ? { data: r.data } : { error: `${name} do not match ${def.path}: ${r.error.issues[0]?.message ?? 'invalid'}` };
-    } catch (err) {
-      // A refinement that throws is the schema's fault, but the row still cannot run.
-      return { error: `the ${name} schema of ${def.path} threw: ${describeThrown(err)}` };
-    }
-  };
-  const args = check('args', rawArgs);
-  if ('error' in args) return args;
-  const kwargs = check('kwargs', rawKwargs);
-  if ('error' in kwargs) return kwargs;
-  return { value: { args: args.data, kwargs: kwargs.data } };
+  let r: ReturnType<typeof checkTaskInput>;
+  try {
+    r = checkTaskInput(def, rawArgs, rawKwargs);
+  } catch (err) {
+    // A refinement that throws is the schema's fault, but the row still cannot run.
+    return { error: `the input schema of ${def.path} threw: ${describeThrown(err)}` };
+  }
+  return r.ok ? { value: r } : { error: `${r.part} do not match ${def.path}: ${r.message}` };
 }
 
 /** `undefined` stores SQL NULL and `null` stores JSON null, as upstream's envelope does. */

@@ -1,4 +1,5 @@
 import { getUnsafeNumberReason, isLosslessNumber, parse as parseLossless } from 'lossless-json';
+import { canonicalJson, type CanonicalValue } from '../spec/canonical.ts';
 import type { AnyTask } from '../tasks/registry.ts';
 
 /** A claimed task's spec, read for its handler: the spec object and the arguments its schema checked. */
@@ -55,6 +56,19 @@ export function readSpec(def: AnyTask, specText: string): SpecInput | { error: s
     }
   }
   return { spec: s, args, kwargs };
+}
+
+/**
+ * Enqueue's arguments as a lossless task will read them back from spec_json, so its schemas can be
+ * checked before the row is written (a bigint or PyFloat becomes the LosslessNumber of its digits).
+ * A value the spec cannot hold is left as it is: building the spec refuses it with its own message.
+ */
+export function readLossless<T extends { args: unknown; kwargs: unknown }>(input: T): { args: unknown; kwargs: unknown } {
+  try {
+    return parseLossless(canonicalJson(input as unknown as CanonicalValue)) as { args: unknown; kwargs: unknown };
+  } catch {
+    return input;
+  }
 }
 
 /**
