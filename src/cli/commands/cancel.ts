@@ -10,6 +10,7 @@ interface CancelRow {
   after: string;
   already_requested: boolean;
   changed: boolean;
+  dependants: number;
 }
 
 export function registerCancel(program: Command): void {
@@ -24,13 +25,16 @@ export function registerCancel(program: Command): void {
       await withDb(flags, async (db) => {
         const r = (await db.query<CancelRow>(CANCEL_TASK, [flags.id])).rows[0];
         if (!r) throw new ReproqError(`task run ${flags.id} not found`);
-        output(flags.json, { resultId: flags.id, before: r.before, after: r.after, changed: r.changed }, () => describe(r));
+        output(flags.json, { resultId: flags.id, before: r.before, after: r.after, changed: r.changed, dependants: r.dependants }, () => describe(r));
       });
     });
 }
 
 function describe(r: CancelRow): string {
-  if (r.changed && r.after === 'CANCELLED') return `Cancelled task ${r.result_id} (was ${r.before}).`;
+  if (r.changed && r.after === 'CANCELLED') {
+    const also = r.dependants > 0 ? ` and ${r.dependants} workflow task(s) waiting on it` : '';
+    return `Cancelled task ${r.result_id} (was ${r.before})${also}.`;
+  }
   if (r.changed) return `Cancel requested for task ${r.result_id} (RUNNING): its worker stops it at the next lease renewal.`;
   if (r.before === 'RUNNING' && r.already_requested) return `Cancel already requested for task ${r.result_id}.`;
   return `Task ${r.result_id} is already ${r.before}; nothing to cancel.`;
