@@ -38,11 +38,16 @@ export interface ReclaimSummary {
    * tasks this reclaim failed, and dependants other clients left stranded (the sweep).
    */
   dependantsEnded: number;
+  /** Chord callbacks released because their workflow had missed counting a member's success (the sweep). */
+  callbacksReleased: number;
   dryRun: boolean;
 }
 
-/** A parentless WAITING row younger than this may be a Django chord callback whose workflow row is on its way. */
-const ORPHAN_GRACE_SECONDS = 300;
+/**
+ * Django writes a chord in several statements outside a transaction: a parentless WAITING row, or a
+ * chord's count, younger than this may still be on its way, so the sweep leaves it alone.
+ */
+const STRANDED_GRACE_SECONDS = 300;
 
 /**
  * Reclaims expired leases, then ends the workflow tasks other clients left waiting for ever
@@ -58,9 +63,14 @@ export async function reclaim(db: Db, options: ReclaimOptions = {}): Promise<Rec
     o.dryRun,
   ]);
   let dependantsEnded = res.rows[0]?.dependants ?? 0;
+  let callbacksReleased = 0;
   if (!o.dryRun) {
-    const sweep = await db.query<{ orphaned: number; ended: number }>(SWEEP_STRANDED_DEPENDANTS, [o.limit || null, ORPHAN_GRACE_SECONDS]);
+    const sweep = await db.query<{ orphaned: number; ended: number; released: number }>(SWEEP_STRANDED_DEPENDANTS, [
+      o.limit || null,
+      STRANDED_GRACE_SECONDS,
+    ]);
     dependantsEnded += sweep.rows[0]!.orphaned + sweep.rows[0]!.ended;
+    callbacksReleased = sweep.rows[0]!.released;
   }
   return {
     matched: res.rows.length,
@@ -68,6 +78,7 @@ export async function reclaim(db: Db, options: ReclaimOptions = {}): Promise<Rec
     failed: res.rows.filter((r) => r.status === 'FAILED').length,
     ids: res.rows.map((r) => Number(r.result_id)),
     dependantsEnded,
+    callbacksReleased,
     dryRun: o.dryRun,
   };
 }

@@ -388,5 +388,27 @@ describe.each(QUEUE_DRIVERS)('workflows on %s', (driver) => {
       const open = await db.query<{ id: string }>(`SELECT result_id AS id FROM task_runs WHERE status IN ('READY', 'RUNNING', 'WAITING')`);
       expect(open.rows.map((r) => Number(r.id))).toEqual([fresh]);
     });
+
+    it('a chord member that succeeded before Django wrote the workflow_runs row is counted, and the callback runs', async () => {
+      // chord() writes its rows one by one: a drain can finish a member before the workflow_runs row exists.
+      const workflowId = await newWorkflowId(db);
+      for (let i = 0; i < 3; i++) await insertTask(db, { path: 'tasks.member', arg: i, status: 'READY', workflowId });
+      const callback = await insertTask(db, { path: 'tasks.callback', arg: 100, status: 'WAITING', waitCount: 3, workflowId });
+      await drainWith(db, [recorder('tasks.member')], { maxTasks: 1 });
+      await db.query(
+        `INSERT INTO workflow_runs (workflow_id, expected_count, callback_result_id, status) VALUES ($1, 3, $2, 'RUNNING')`,
+        [workflowId, callback],
+      );
+      await drainAll(db, [recorder('tasks.member'), recorder('tasks.callback')]);
+      expect(await workflow(db, workflowId)).toEqual({ status: 'RUNNING', success_count: 2, failure_count: 0 });
+      // Left alone while the chord may still be moving, recounted once it has been still for a while.
+      expect(await reclaim(db)).toMatchObject({ callbacksReleased: 0 });
+      await db.query(`UPDATE workflow_runs SET updated_at = NOW() - interval '10 minutes'`);
+      expect(await reclaim(db)).toMatchObject({ callbacksReleased: 1, dependantsEnded: 0 });
+      expect(await workflow(db, workflowId)).toEqual({ status: 'WAITING_CALLBACK', success_count: 3, failure_count: 0 });
+      await drainAll(db, [recorder('tasks.callback')]);
+      expect(ran.at(-1)).toBe('tasks.callback:100');
+      expect((await workflow(db, workflowId)).status).toBe('SUCCESSFUL');
+    });
   });
 });

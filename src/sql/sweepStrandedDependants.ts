@@ -14,9 +14,14 @@ import { endUnstartedSet, workflowCascadeCtes } from './workflowCascade.ts';
  *  - WAITING rows with no parent that no workflow_runs row names as its callback, unchanged for
  *    `$2` seconds: their parent was deleted. The grace period covers Django's chord, which inserts
  *    the callback before its workflow_runs row, outside a transaction. They end FAILED with kind
- *    `workflow_orphaned`, and their own descendants with them.
- * At most `$1` (NULL = all) of each kind per statement. Returns how many orphans and how many other
- * dependants ended.
+ *    `workflow_orphaned`, and their own descendants with them;
+ *  - RUNNING chords, unchanged for `$2` seconds and with no failed member, that counted fewer
+ *    successes than they have SUCCESSFUL members: a member that succeeded before Django wrote the
+ *    workflow_runs row was never counted, and the callback would wait for ever. The count is raised
+ *    to what the rows show (never lowered: a completion committing meanwhile has counted its own),
+ *    and the callback released when it reaches expected_count.
+ * At most `$1` (NULL = all) of each kind per statement. Returns how many orphans and other
+ * dependants ended, and how many callbacks a recount released.
  */
 export const SWEEP_STRANDED_DEPENDANTS = `
 WITH RECURSIVE stranded_parent AS (
@@ -57,6 +62,36 @@ orphaned AS (
 ),
 stranded AS (
   SELECT * FROM stranded_parent UNION SELECT * FROM stranded_member UNION SELECT * FROM orphaned
-),${workflowCascadeCtes('stranded', 'ended')}
-SELECT (SELECT count(*) FROM orphaned)::int AS orphaned, (SELECT count(*) FROM ended)::int AS ended
+),${workflowCascadeCtes('stranded', 'ended')},
+recounted AS (
+  UPDATE workflow_runs w SET
+    success_count = m.ok,
+    status = CASE WHEN m.ok >= w.expected_count THEN 'WAITING_CALLBACK' ELSE w.status END,
+    updated_at = NOW()
+  FROM (
+    SELECT r.workflow_id,
+      count(*) FILTER (WHERE t.status = 'SUCCESSFUL') AS ok,
+      count(*) FILTER (WHERE t.status IN ('FAILED', 'CANCELLED')) AS bad
+    FROM workflow_runs r JOIN task_runs t ON t.workflow_id = r.workflow_id AND t.result_id <> r.callback_result_id
+    WHERE r.status = 'RUNNING' AND r.failure_count = 0 AND r.updated_at < NOW() - make_interval(secs => $2::float8)
+    GROUP BY r.workflow_id
+    LIMIT $1::int
+  ) m
+  WHERE w.workflow_id = m.workflow_id AND m.bad = 0 AND m.ok > w.success_count
+    AND w.status = 'RUNNING' AND w.failure_count = 0
+    AND w.workflow_id NOT IN (SELECT workflow_id FROM wf_delta)
+  RETURNING w.callback_result_id, w.status
+),
+recount_released AS (
+  UPDATE task_runs cb SET status = 'READY', wait_count = 0, updated_at = NOW()
+  FROM recounted r
+  WHERE r.status = 'WAITING_CALLBACK' AND cb.result_id = r.callback_result_id AND cb.status = 'WAITING'
+    AND cb.result_id NOT IN (SELECT result_id FROM stranded)
+    AND cb.result_id NOT IN (SELECT result_id FROM children)
+    AND cb.result_id NOT IN (SELECT result_id FROM callbacks)
+    AND cb.result_id NOT IN (SELECT result_id FROM ended)
+  RETURNING cb.result_id
+)
+SELECT (SELECT count(*) FROM orphaned)::int AS orphaned, (SELECT count(*) FROM ended)::int AS ended,
+       (SELECT count(*) FROM recount_released)::int AS released
 `;
