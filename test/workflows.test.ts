@@ -8,8 +8,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/types.ts';
 import { pruneExpired, reclaim } from '../src/reclaim.ts';
-import { CANCEL_TASK } from '../src/sql/cancelTask.ts';
-import { TRIAGE_RETRY } from '../src/sql/triageRetry.ts';
+import { cancelTask } from '../src/runs/cancel.ts';
+import { retryFailedTasks, retryTask } from '../src/runs/retry.ts';
 import { type AnyTask, defineTask } from '../src/tasks/registry.ts';
 import { QUEUE_DRIVERS, useTestDb } from './support/db.ts';
 import { drainWith, row, waitFor } from './support/queue.ts';
@@ -235,7 +235,7 @@ describe.each(QUEUE_DRIVERS)('workflows on %s', (driver) => {
   });
 
   describe('cancel', () => {
-    const cancel = async (id: number) => row<{ after: string; dependants: number }>(db, CANCEL_TASK, [id]);
+    const cancel = (id: number) => cancelTask(db, id);
 
     it('a READY chord member becomes CANCELLED and cancels the callback; the workflow fails', async () => {
       const c = await chord(db, 'tasks.member', 3, 'tasks.callback');
@@ -325,16 +325,13 @@ describe.each(QUEUE_DRIVERS)('workflows on %s', (driver) => {
   });
 
   describe('triage retry', () => {
-    const retry = async (id: number | null) => {
-      const r = await db.query<{ result_id: string; revived: number }>(TRIAGE_RETRY, [id]);
-      return { retried: r.rows.map((x) => Number(x.result_id)).sort((a, b) => a - b), revived: r.rows[0]?.revived ?? 0 };
-    };
+    const sorted = (r: { retried: number[]; resumed: number }) => ({ ...r, retried: r.retried.sort((a, b) => a - b) });
 
     it('retrying the failed link of a chain brings back the links its failure ended, and the chain resumes', async () => {
       const ids = await chain(db, 'tasks.step', 4, 1);
       await drainAll(db, [recorder('tasks.step', () => true)]);
       expect(await statuses(db, ids)).toEqual(['FAILED', 'FAILED', 'FAILED', 'FAILED']);
-      expect(await retry(ids[0]!)).toEqual({ retried: [ids[0]], revived: 3 });
+      expect(await retryTask(db, ids[0]!)).toEqual({ retried: [ids[0]], resumed: 3 });
       expect(await statuses(db, ids)).toEqual(['READY', 'WAITING', 'WAITING', 'WAITING']);
       expect(await task(db, ids[3]!)).toMatchObject({ wait_count: 1, last_error: null, failed_at: null, finished_at: null });
       ran = [];
@@ -348,7 +345,7 @@ describe.each(QUEUE_DRIVERS)('workflows on %s', (driver) => {
       const c = await chord(db, 'tasks.member', 2, 'tasks.callback', 1);
       await drainAll(db, [recorder('tasks.step', () => true), recorder('tasks.member', (arg) => arg === 0), recorder('tasks.callback')]);
       expect(await statuses(db, [...ids, ...c.members, c.callback])).toEqual(['FAILED', 'FAILED', 'FAILED', 'FAILED', 'SUCCESSFUL', 'FAILED']);
-      expect(await retry(null)).toEqual({ retried: [ids[0], c.members[0]], revived: 2 });
+      expect(sorted(await retryFailedTasks(db))).toEqual({ retried: [ids[0], c.members[0]], resumed: 2 });
       // The chord's workflow stays FAILED, as upstream's retry leaves it: its callback does not run.
       expect(await statuses(db, [...ids, ...c.members, c.callback])).toEqual(['READY', 'WAITING', 'WAITING', 'READY', 'SUCCESSFUL', 'FAILED']);
     });

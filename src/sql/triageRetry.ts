@@ -26,7 +26,7 @@ retried AS (
   WHERE t.result_id = c.result_id
   RETURNING t.result_id
 ),
-revived AS (
+resumed AS (
   -- A link fails with or after its cause, so idx_task_runs_failed_at bounds the search.
   UPDATE task_runs t SET
     status = 'WAITING', wait_count = 1, finished_at = NULL, failed_at = NULL, last_error = NULL, updated_at = NOW()
@@ -37,5 +37,5 @@ revived AS (
     AND t.result_id NOT IN (SELECT result_id FROM cause)
   RETURNING t.result_id
 )
-SELECT result_id, (SELECT count(*) FROM revived)::int AS revived FROM retried
+SELECT result_id, (SELECT count(*) FROM resumed)::int AS resumed FROM retried
 `;
