@@ -6,7 +6,7 @@ export { drain, DrainOptionsSchema, type DrainOptions, type DrainSummary, type D
 export { defineTask, TaskRegistry, registryFromModule, type TaskDefinition, type TaskContext } from './tasks/registry.ts';
 /** What a task defined with `numbers: 'lossless'` gets for each number. */
 export { LosslessNumber, isLosslessNumber } from 'lossless-json';
-export { isAllowed, parseAllowList, allowListFor } from './tasks/allowlist.ts';
+export { isAllowed, mayRun, parseAllowList, allowListFor, allowListReport, warnAllowList, type AllowListReport } from './tasks/allowlist.ts';
 export { retryDelaySeconds, DEFAULT_RETRY_POLICY, type RetryPolicy } from './backoff.ts';
 export {
   ReproqError,

@@ -9,6 +9,7 @@
  * Every migration file is idempotent and safe on a database that upstream Reproq (Go baseline, Django
  * `migrate-worker` or Django `migrate`) already created; the record table only saves re-running them.
  */
+import { describeError } from './db/errors.ts';
 import type { Db } from './db/types.ts';
 import { ReproqError } from './errors.ts';
 
@@ -271,7 +272,7 @@ async function runScript(db: Db, m: Migration, useExec: boolean): Promise<void> 
     try {
       await db.exec(m.sql);
     } catch (err) {
-      throw new MigrationError(`migration ${m.name} failed: ${errorMessage(err)}`, { cause: err });
+      throw new MigrationError(`migration ${m.name} failed: ${describeError(err)}`, { cause: err });
     }
     return;
   }
@@ -282,16 +283,13 @@ async function runScript(db: Db, m: Migration, useExec: boolean): Promise<void> 
     } catch (err) {
       const head = statement.split('\n').find((line) => line.trim() && !line.trim().startsWith('--')) ?? '';
       throw new MigrationError(
-        `migration ${m.name} failed at statement ${i + 1}/${statements.length} (${head.trim().slice(0, 80)}): ${errorMessage(err)}`,
+        `migration ${m.name} failed at statement ${i + 1}/${statements.length} (${head.trim().slice(0, 80)}): ${describeError(err)}`,
         { cause: err },
       );
     }
   }
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Splits a script into statements at top-level semicolons, skipping `--` and (nested) block comments, quoted
@@ -550,8 +548,8 @@ export interface SchemaReport {
     violatingRows: number | null;
     fix: string | null;
   };
-  /** This package's own additions (0002). */
-  extras: { claimRankFunction: boolean; claimRankIndex: boolean; unknownStatusIndex: boolean };
+  /** This package's own additions (0002, 0004, 0005, 0006). */
+  extras: { claimRankFunction: boolean; claimRankIndex: boolean; claimKeysFunction: boolean; runningWorkflowsIndex: boolean; unknownStatusIndex: boolean };
   issues: SchemaIssue[];
 }
 
@@ -732,20 +730,33 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
     }
   }
 
-  const extras = await db.query<{ fn: boolean; idx: boolean; unknown_status: boolean }>(
+  const extras = await db.query<{ fn: boolean; idx: boolean; keys: boolean; running: boolean; unknown_status: boolean }>(
     `SELECT to_regprocedure('reproq_claim_rank(integer, timestamp with time zone, double precision)') IS NOT NULL AS fn,
             to_regclass('idx_task_runs_claim_rank') IS NOT NULL AS idx,
+            to_regprocedure('reproq_claim_keys(text, text, integer, bigint)') IS NOT NULL AS keys,
+            to_regclass('idx_workflow_runs_running') IS NOT NULL AS running,
             to_regclass('idx_task_runs_unknown_status') IS NOT NULL AS unknown_status`,
   );
-  const x = extras.rows[0] ?? { fn: false, idx: false, unknown_status: false };
+  const x = extras.rows[0] ?? { fn: false, idx: false, keys: false, running: false, unknown_status: false };
   if (!x.fn || !x.idx) {
     issues.push({ severity: 'warning', object: 'idx_task_runs_claim_rank', message: 'aged-claim index (0002) is missing', fix: migrateFix });
+  }
+  if (!x.keys) {
+    issues.push({
+      severity: 'error',
+      object: 'reproq_claim_keys()',
+      message: 'function is missing (0004): every drain step calls it, so drains fail until it exists',
+      fix: migrateFix,
+    });
+  }
+  if (!x.running) {
+    issues.push({ severity: 'warning', object: 'idx_workflow_runs_running', message: 'index for the workflow sweep (0005) is missing', fix: migrateFix });
   }
   if (!x.unknown_status && !missingTables.includes('task_runs')) {
     issues.push({
       severity: 'warning',
       object: 'idx_task_runs_unknown_status',
-      message: 'index (0004) is missing: metrics and doctor scan the whole table to count rows with an unknown status',
+      message: 'index (0006) is missing: metrics and doctor scan the whole table to count rows with an unknown status',
       fix: migrateFix,
     });
   }
@@ -764,7 +775,7 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
       violatingRows,
       fix: constraintFix,
     },
-    extras: { claimRankFunction: x.fn, claimRankIndex: x.idx, unknownStatusIndex: x.unknown_status },
+    extras: { claimRankFunction: x.fn, claimRankIndex: x.idx, claimKeysFunction: x.keys, runningWorkflowsIndex: x.running, unknownStatusIndex: x.unknown_status },
     issues,
   };
 }

@@ -1,4 +1,5 @@
 import { describeError } from './db/errors.ts';
+import { isWellFormed } from './spec/canonical.ts';
 
 /**
  * The errors_json entries and last_error summaries upstream writes, one builder per `kind`, so a
@@ -159,12 +160,11 @@ const UNSTORABLE_NOTE = 'U+0000 or lone surrogates replaced by U+FFFD';
  * keeps its length and shape and the spot stays visible.
  */
 export function storableText(text: string): string {
-  return UNSTORABLE_CHAR.test(text) ? text.replace(UNSTORABLE_CHARS, '\uFFFD') : text;
+  return text.includes('\0') || !isWellFormed(text) ? text.replace(UNSTORABLE_CHARS, '\uFFFD') : text;
 }
 
-const UNSTORABLE = String.raw`\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]`;
-const UNSTORABLE_CHAR = new RegExp(UNSTORABLE);
-const UNSTORABLE_CHARS = new RegExp(UNSTORABLE, 'g');
+// With u, a class of surrogates matches only unpaired ones (as in canonical.ts's isWellFormed).
+const UNSTORABLE_CHARS = /\0|[\uD800-\uDFFF]/gu;
 
 /**
  * The same for JSON text as JSON.stringify writes it, where U+0000 and lone surrogates appear only as

@@ -1,7 +1,7 @@
 import { stringify as stringifyLossless } from 'lossless-json';
 import { teeLogger } from '../logger.ts';
 import { appError, cancelledError, describeThrown, infraError, invalidSpec, securityViolation, storableText } from '../outcome.ts';
-import { isAllowed } from '../tasks/allowlist.ts';
+import { mayRun } from '../tasks/allowlist.ts';
 import type { AnyTask, TaskContext } from '../tasks/registry.ts';
 import { checkTaskInput } from '../tasks/input.ts';
 import type { BatchContext } from './batch.ts';
@@ -43,7 +43,7 @@ export async function runTask(
   if (row.cancel_requested) return fail(row, cancelledError(taskPath, bc.workerId, now()));
   const def = bc.deps.registry.get(taskPath);
   if (!def) return fail(row, invalidSpec(`unknown task path: ${taskPath}`, now()));
-  if (!isAllowed(taskPath, bc.opts.allowedTaskModules)) return fail(row, securityViolation(taskPath, now()));
+  if (!mayRun(taskPath, bc.opts.allowedTaskModules, bc.deps.registry)) return fail(row, securityViolation(taskPath, now()));
 
   const spec = readSpec(def, row.spec_text);
   if ('error' in spec) return fail(row, invalidSpec(spec.error, now()));

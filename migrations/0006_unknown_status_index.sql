@@ -1,4 +1,4 @@
--- 0004_unknown_status_index: a partial index over rows whose status is none of the statuses Reproq writes
+-- 0006_unknown_status_index: a partial index over rows whose status is none of the statuses Reproq writes
 -- (READY, RUNNING, WAITING, SUCCESSFUL, FAILED, and Django's CANCELLED): a lowercase or padded status typed in
 -- psql, say. No claim ever takes such a row, so `reproq doctor` and the metrics report them; this index makes
 -- that count a lookup instead of a scan of the whole table. It holds no entry while every status is known, and
