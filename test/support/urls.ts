@@ -1,8 +1,18 @@
-/** The server the tests use; CI exports DATABASE_URL, a developer machine gets the local default. */
-export const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
+/**
+ * The server this run uses. test/global-setup.ts chooses it (test/support/postgres.ts) and hands
+ * it to the test workers as DATABASE_URL.
+ */
+import { withDatabase } from './postgres.ts';
+
+export const ADMIN_URL = adminUrl();
+
+function adminUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is unset: run the tests through vitest, whose global setup chooses the server');
+  return url;
+}
+
 
 export function databaseUrl(name: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return withDatabase(ADMIN_URL, name);
 }
