@@ -11,30 +11,30 @@ export class ReproqError extends Error {
 /** Bad input from a caller: the `field` is the dotted path of the offending value. */
 export class ValidationError extends ReproqError {
   override name = 'ValidationError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+  constructor(field: string, message: string) {
     super(`${field}: ${message}`);
+    this.field = field;
   }
 }
 
 /** Bad configuration: `variable` names the env var, flag or file key it came from. */
 export class ConfigError extends ReproqError {
   override name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(`${variable}: ${message}`);
+    this.variable = variable;
   }
 }
 
 /** Enqueue with dedup switched off hit an active row with the same spec_hash. */
 export class DuplicateActiveTaskError extends ReproqError {
   override name = 'DuplicateActiveTaskError';
-  constructor(readonly specHash: string) {
+  readonly specHash: string;
+  constructor(specHash: string) {
     super(`an active (READY/RUNNING) task with spec_hash ${specHash} exists and dedup is off`);
+    this.specHash = specHash;
   }
 }
 

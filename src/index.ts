@@ -8,6 +8,19 @@ export { retryDelaySeconds, DEFAULT_RETRY_POLICY, type RetryPolicy } from './bac
 export { ReproqError, ValidationError, ConfigError, DuplicateActiveTaskError } from './errors.ts';
 export { consoleLogger, silentLogger, type Logger } from './logger.ts';
 export { VERSION } from './version.ts';
+export {
+  migrate,
+  migrationStatus,
+  pendingMigrations,
+  checkSchema,
+  MigrationError,
+  MigrationChecksumError,
+  type Migration,
+  type MigrateOptions,
+  type MigrateResult,
+  type MigrationStatus,
+  type SchemaReport,
+} from './migrate.ts';
 export { beat, BeatOptionsSchema, MisfirePolicySchema, type BeatOptions, type BeatSummary, type BeatRowError, type MisfirePolicy } from './beat.ts';
 export {
   upsertPeriodicTask,

@@ -60,8 +60,19 @@ export function createVercelHandlers(registry: TaskRegistry, options: VercelOpti
   return {
     GET: async (request) => {
       const { pathname } = new URL(request.url);
-      return app.fetch(jobPaths.has(pathname) ? new Request(request, { method: 'POST' }) : request);
+      return app.fetch(jobPaths.has(pathname) ? cronAsPost(request) : request);
     },
     POST: async (request) => app.fetch(request),
   };
+}
+
+/**
+ * A cron GET as the POST it stands for. It has no body, so a JSON content type it may carry
+ * would only make the route try to parse an empty body (400 invalid_json): drop it.
+ */
+function cronAsPost(request: Request): Request {
+  const headers = new Headers(request.headers);
+  headers.delete('content-type');
+  headers.delete('content-length');
+  return new Request(request.url, { method: 'POST', headers });
 }
