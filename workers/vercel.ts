@@ -44,7 +44,7 @@ export interface VercelHandlers {
 export function createVercelHandlers(registry: TaskRegistry, options: VercelOptions = {}): VercelHandlers {
   // Read when the function module loads: a missing DATABASE_URL fails the deployment's first call, naming it.
   const config = configFromEnv(options.env ?? process.env);
-  const db = (options.openDb ?? ((dsn) => pgDb({ connectionString: dsn, max: 3 })))(effectiveDsn(config));
+  const db = (options.openDb ?? ((dsn) => pgDb({ connectionString: dsn, max: 3, preparedStatements: config.prepared_statements })))(effectiveDsn(config));
   const budgetMs = (options.maxDurationSeconds ?? 60) * 1000 - VERCEL_MARGIN_MS;
   const app = createApp({
     config,

@@ -37,6 +37,7 @@ export async function openDatabase(flags: DbFlags, cfg: CliConfig = commandConfi
     driver: flags.driver,
     wsProxy: flags.wsProxy ?? process.env.WS_PROXY,
     source: chosen.source.replace(/^(flag|env|file):/, ''),
+    preparedStatements: cfg.config.prepared_statements,
   });
 }
 

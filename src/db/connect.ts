@@ -16,6 +16,8 @@ export interface ConnectOptions {
   max?: number;
   /** Where the DSN came from (env var, flag, config key); errors name it. Default `dsn`. */
   source?: string;
+  /** Named prepared statements for pg and neon-ws (default: on, unless the URL says `pgbouncer=true`). */
+  preparedStatements?: boolean;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface ConnectOptions {
  */
 export async function connect(dsn: string, opts: ConnectOptions = {}): Promise<Db> {
   const source = opts.source ?? 'dsn';
-  const { driver, max, wsProxy } = opts;
+  const { driver, max, wsProxy, preparedStatements } = opts;
   if (driver !== undefined && !DRIVERS.includes(driver)) {
     throw new ConfigError('driver', `unknown driver "${String(driver)}"; expected one of ${DRIVERS.join(', ')}`);
   }
@@ -61,7 +63,7 @@ export async function connect(dsn: string, opts: ConnectOptions = {}): Promise<D
   switch (driver ?? 'pg') {
     case 'neon-ws': {
       const { neonNodePoolDb } = await peer(import('./neon-node.ts'), 'neon-ws', ['@neondatabase/serverless', 'ws']);
-      return neonNodePoolDb({ connectionString: dsn, max, wsProxy });
+      return neonNodePoolDb({ connectionString: dsn, max, wsProxy, preparedStatements });
     }
     case 'neon-http': {
       const { neonHttpDb } = await peer(import('./neon.ts'), 'neon-http', ['@neondatabase/serverless']);
@@ -69,7 +71,7 @@ export async function connect(dsn: string, opts: ConnectOptions = {}): Promise<D
     }
     case 'pg': {
       const { pgDb } = await peer(import('./pg.ts'), 'pg', ['pg']);
-      return pgDb({ connectionString: dsn, max });
+      return pgDb({ connectionString: dsn, max, preparedStatements });
     }
   }
 }

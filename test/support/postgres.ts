@@ -24,7 +24,9 @@ export interface TestServer {
 export class TestServerError extends Error {}
 
 const LOCAL = '127.0.0.1:5432';
-const LOCAL_URLS = [`postgres://postgres@${LOCAL}/postgres`, `postgres://postgres:postgres@${LOCAL}/postgres`];
+/** The local server as stock Debian's postgres user with trust auth (or PGPASSWORD / ~/.pgpass) reaches it. */
+export const LOCAL_URL = `postgres://postgres@${LOCAL}/postgres`;
+const LOCAL_URLS = [LOCAL_URL, `postgres://postgres:postgres@${LOCAL}/postgres`];
 
 type Probe = { ok: true } | { ok: false; kind: 'unreachable' | 'auth' | 'other'; message: string };
 
@@ -98,7 +100,8 @@ export async function startTestServer(env: NodeJS.ProcessEnv = process.env): Pro
   return startEmbedded();
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on right now, on 127.0.0.1. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -1,17 +1,11 @@
+import { LOCAL_URL, withDatabase } from './postgres.ts';
+
 /**
- * The server this run uses. test/global-setup.ts chooses it (test/support/postgres.ts) and hands
- * it to the test workers as DATABASE_URL.
+ * The server this run uses. Under vitest, test/global-setup.ts chooses it (test/support/postgres.ts)
+ * and hands it to the test workers as DATABASE_URL; scripts such as the benchmark use DATABASE_URL
+ * or the local server.
  */
-import { withDatabase } from './postgres.ts';
-
-export const ADMIN_URL = adminUrl();
-
-function adminUrl(): string {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is unset: run the tests through vitest, whose global setup chooses the server');
-  return url;
-}
-
+export const ADMIN_URL = process.env.DATABASE_URL || LOCAL_URL;
 
 export function databaseUrl(name: string): string {
   return withDatabase(ADMIN_URL, name);
