@@ -8,6 +8,7 @@ export { retryDelaySeconds, DEFAULT_RETRY_POLICY, type RetryPolicy } from './bac
 export { ReproqError, ValidationError, ConfigError, DuplicateActiveTaskError } from './errors.ts';
 export { consoleLogger, silentLogger, type Logger } from './logger.ts';
 export { VERSION } from './version.ts';
+export { configFromEnv, effectiveDsn, ConfigSchema, type Config } from './config.ts';
 export {
   migrate,
   migrationStatus,
