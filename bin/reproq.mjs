@@ -1,4 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env sh
+':' //; exec node -- "$0" "$@"
+// Executed directly, the line above re-runs this file as `node -- <file> <args>` in the same process (exec):
+// Node 20 reads a `--env-file` anywhere before `--` as its own option and dies ("not found", exit 9)
+// before any script runs, which broke `reproq systemd --env-file FILE`. Node ignores both lines as JS.
+//
 // The CLI as compiled JavaScript (dist/, built by `npm run build`; a clone's `npm install` runs it).
 // A TypeScript tasks module (--tasks tasks.ts) is loaded through tsx when it is installed.
 try {

@@ -50,6 +50,15 @@ export interface PgDbConfig extends PgDbOptions {
 }
 
 /**
+ * `Db` over one connected node-postgres Client or PoolClient, as the caller holds it: inside the app's own
+ * BEGIN, an enqueue through it commits or rolls back with the app's writes (the outbox pattern). The caller
+ * owns the connection and the transaction: `close()` does nothing, and there is no nested `transaction`.
+ */
+export function pgClientDb(client: pg.ClientBase, options: PgDbOptions = {}): Db {
+  return { driver: 'pg', ...statements((c) => client.query(c), options.preparedStatements ?? true), close: async () => {} };
+}
+
+/**
  * `Db` over a node-postgres Pool. A Pool passed in stays the caller's: `close()` does not end it.
  */
 export function pgDb(config: PgDbConfig | pg.Pool, options: PgDbOptions = {}): Db {
@@ -70,7 +79,7 @@ export function pgDb(config: PgDbConfig | pg.Pool, options: PgDbOptions = {}): D
       const client = await pool.connect();
       return inTransaction(client, 'BEGIN', () =>
         // The connection belongs to the transaction and is released when `fn` settles.
-        fn({ driver: 'pg', ...statements((c) => client.query(c), prepared), close: async () => {} }),
+        fn(pgClientDb(client, { preparedStatements: prepared })),
       );
     },
     close: () => (closing ??= owned ? pool.end() : Promise.resolve()),
