@@ -18,8 +18,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 type AbortReason = 'timeout' | 'cancelled' | 'lease_lost' | 'deadline' | 'shutdown';
 
 export class RunAbort extends Error {
-  constructor(readonly reason: AbortReason) {
+  readonly reason: AbortReason;
+  constructor(reason: AbortReason) {
     super(reason);
+    this.reason = reason;
     this.name = 'RunAbort';
   }
 }
