@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import type { Db } from './db/types.ts';
 import { DuplicateActiveTaskError, ValidationError } from './errors.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, INT4_MAX, KEY_MAX_CHARS, MAX_ATTEMPTS_MAX, PRIORITY_MAX, PRIORITY_MIN, QUEUE_NAME_MAX_CHARS, TASK_PATH_MAX_CHARS } from './limits.ts';
+import { readLossless } from './drain/spec-input.ts';
 import { enqueueBatch } from './sql/enqueueBatch.ts';
 import { buildSpec } from './spec/build.ts';
 import { canonicalJson } from './spec/canonical.ts';
@@ -151,7 +152,9 @@ function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes: numbe
   const v = parsed.data;
   const def = registry?.get(v.taskPath);
   if (def) {
-    const checked = checkTaskInput(def, v.args, v.kwargs);
+    // A lossless task's schemas see what its handler will: the arguments read back with LosslessNumbers.
+    const seen = def.numbers === 'lossless' ? readLossless({ args: v.args, kwargs: v.kwargs }) : v;
+    const checked = checkTaskInput(def, seen.args, seen.kwargs);
     if (!checked.ok) throw new ValidationError(label(checked.field), checked.message);
   }
   const runAfter =

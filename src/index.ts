@@ -4,6 +4,8 @@ export { executorDb, templateDb, type SqlExecutor, type SqlTag, type ExecutorRes
 export { enqueue, enqueueMany, EnqueueInputSchema, type EnqueueInput, type EnqueueResult, type EnqueueOptions } from './enqueue.ts';
 export { drain, DrainOptionsSchema, type DrainOptions, type DrainSummary, type DrainDeps, type TaskLog } from './drain.ts';
 export { defineTask, TaskRegistry, registryFromModule, type TaskDefinition, type TaskContext } from './tasks/registry.ts';
+/** What a task defined with `numbers: 'lossless'` gets for each number. */
+export { LosslessNumber, isLosslessNumber } from 'lossless-json';
 export { isAllowed, mayRun, parseAllowList, allowListFor, allowListReport, warnAllowList, type AllowListReport } from './tasks/allowlist.ts';
 export { retryDelaySeconds, DEFAULT_RETRY_POLICY, type RetryPolicy } from './backoff.ts';
 export {
@@ -38,6 +40,7 @@ export { pauseQueue, resumeQueue, type QueueControl } from './queues.ts';
 export { statusReport, type StatusReport, type QueueStatus, type WorkerStatus } from './status.ts';
 export { consoleLogger, silentLogger, type Logger } from './logger.ts';
 export { VERSION } from './version.ts';
+export { configFromEnv, effectiveDsn, ConfigSchema, type Config } from './config.ts';
 export { beat, BeatOptionsSchema, MisfirePolicySchema, type BeatOptions, type BeatSummary, type BeatRowError, type MisfirePolicy } from './beat.ts';
 export {
   upsertPeriodicTask,

@@ -1,41 +1,44 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { DEFAULT_RETRY_POLICY } from '../backoff.ts';
 import type { DbErrorKind } from '../db/errors.ts';
 import type { Db } from '../db/types.ts';
 import type { Logger } from '../logger.ts';
 import type { TaskRegistry } from '../tasks/registry.ts';
 
-export const DrainOptionsSchema = z
-  .object({
-    queues: z.array(z.string().min(1)).min(1).default(['default']),
-    batchSize: z.number().int().min(1).max(1000).default(100),
-    concurrency: z.number().int().min(1).max(1000).default(10),
-    /** Wall-clock budget of this invocation; the drain returns inside it. */
-    budgetMs: z.number().int().min(100).default(25_000),
-    leaseSeconds: z.number().min(1).default(300),
-    /** How often the leases of running tasks are renewed (and cancel_requested read). */
-    heartbeatSeconds: z.number().min(0.05).default(60),
-    /** Stable name registered in reproq_workers; each invocation leases as `<name>/<invocation>`. */
-    workerName: z.string().min(1).default('reproq-edge'),
-    invocationId: z.string().min(1).optional(),
-    hostname: z.string().default('edge'),
-    agingFactor: z.number().min(0).default(60),
-    allowedTaskModules: z.array(z.string()).default([]),
-    /** `skip` leaves unknown task paths for another worker; `fail` fails them terminally. */
-    unknownTasks: z.enum(['skip', 'fail']).default('skip'),
-    retry: z
-      .object({
-        baseSeconds: z.number().positive().default(DEFAULT_RETRY_POLICY.baseSeconds),
-        maxSeconds: z.number().positive().default(DEFAULT_RETRY_POLICY.maxSeconds),
-        jitter: z.boolean().default(DEFAULT_RETRY_POLICY.jitter),
-      })
-      .default(DEFAULT_RETRY_POLICY),
-    /** No task is started with less budget left than this (or than the average task so far). */
-    minTaskMs: z.number().min(0).default(200),
-    /** Stop after claiming this many tasks. */
-    maxTasks: z.number().int().min(1).optional(),
-  })
-  .strict();
+const positive = (fallback: number) => z._default(z.number().check(z.positive()), fallback);
+const atLeast = (min: number, fallback: number) => z._default(z.number().check(z.minimum(min)), fallback);
+const int = (min: number, max: number, fallback: number) => z._default(z.int().check(z.minimum(min), z.maximum(max)), fallback);
+
+export const DrainOptionsSchema = z.strictObject({
+  queues: z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), ['default']),
+  batchSize: int(1, 1000, 100),
+  concurrency: int(1, 1000, 10),
+  /** Wall-clock budget of this invocation; the drain returns inside it. */
+  budgetMs: int(100, Number.MAX_SAFE_INTEGER, 25_000),
+  leaseSeconds: atLeast(1, 300),
+  /** How often the leases of running tasks are renewed (and cancel_requested read). */
+  heartbeatSeconds: atLeast(0.05, 60),
+  /** Stable name registered in reproq_workers; each invocation leases as `<name>/<invocation>`. */
+  workerName: z._default(z.string().check(z.minLength(1)), 'reproq-edge'),
+  invocationId: z.optional(z.string().check(z.minLength(1))),
+  hostname: z._default(z.string(), 'edge'),
+  agingFactor: atLeast(0, 60),
+  allowedTaskModules: z._default(z.array(z.string()), []),
+  /** `skip` leaves unknown task paths for another worker; `fail` fails them terminally. */
+  unknownTasks: z._default(z.enum(['skip', 'fail']), 'skip'),
+  retry: z._default(
+    z.object({
+      baseSeconds: positive(DEFAULT_RETRY_POLICY.baseSeconds),
+      maxSeconds: positive(DEFAULT_RETRY_POLICY.maxSeconds),
+      jitter: z._default(z.boolean(), DEFAULT_RETRY_POLICY.jitter),
+    }),
+    DEFAULT_RETRY_POLICY,
+  ),
+  /** No task is started with less budget left than this (or than the average task so far). */
+  minTaskMs: atLeast(0, 200),
+  /** Stop after claiming this many tasks. */
+  maxTasks: z.optional(z.int().check(z.minimum(1))),
+});
 
 export type DrainOptions = z.input<typeof DrainOptionsSchema>;
 
