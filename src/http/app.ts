@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
 import type { ZodMiniType } from 'zod/mini';
 import type { Config } from '../config.ts';
+import { dashboard } from '../dashboard/routes.tsx';
 import type { Db } from '../db/types.ts';
 import { enqueueMany, type EnqueueInput } from '../enqueue.ts';
 import { DEFAULT_OPS, type DrainRequest, type JobName, type Ops, type ReclaimRequest, runJob } from '../jobs.ts';
@@ -134,6 +135,8 @@ export function createApp(opts: AppOptions): Hono<Env> {
     const row = res.rows[0];
     return row ? c.json(row) : jsonError(c, 404, 'not_found', `no task ${c.req.valid('param').id}`, 'id');
   });
+
+  routes.route('/dashboard', dashboard({ auth, db: dbOf }));
 
   routes.get('/healthz', metrics, async (c) => {
     try {
