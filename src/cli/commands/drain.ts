@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { drain } from '../../drain.ts';
 import { consoleLogger } from '../../logger.ts';
 import { int, list } from '../args.ts';
-import { commandConfig, loadTasks, output, withDb, withDbFlags, type DbFlags } from '../context.ts';
+import { assertSchemaPresent, commandConfig, loadTasks, output, withDb, withDbFlags, type DbFlags } from '../context.ts';
 import { fileLogSink } from '../logs-dir.ts';
 
 interface DrainFlags extends DbFlags {
@@ -66,6 +66,7 @@ export function registerDrain(program: Command): void {
             unknownTasks: c.drain.unknown_tasks,
           },
         );
+        if (summary.stoppedBecause === 'db_error') await assertSchemaPresent(db);
         output(flags.json, summary, () => Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' '));
         if (summary.stoppedBecause === 'db_error') process.exitCode = 1;
       }, cfg);
