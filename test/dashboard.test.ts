@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/http/app.ts';
+import { pgDb } from '../src/db/pg.ts';
 import { Sessions, SESSION_SECONDS } from '../src/dashboard/session.ts';
 import { silentLogger } from '../src/logger.ts';
 import { SEEDED, seedDashboard } from './support/dashboard.ts';
@@ -180,6 +181,31 @@ describe('dashboard responses', () => {
     expect(responses[2]!.headers.get('content-type')).toMatch(/^text\/css/);
   });
 
+  it('answers a database outage with 503 and Retry-After, and a missing table with a 500 that says to migrate', async () => {
+    const down = pgDb({ connectionString: 'postgres://postgres:postgres@127.0.0.1:1/none' });
+    try {
+      const outage = await createApp({ config: httpConfig(), registry: testRegistry(), db: down, logger: silentLogger }).request(
+        '/dashboard/workers',
+        {
+          headers: bearer(TOKEN),
+        },
+      );
+      expect(outage.status).toBe(503);
+      expect(outage.headers.get('retry-after')).toBe('5');
+      expect(outage.headers.get('content-security-policy')).toContain("default-src 'none'");
+    } finally {
+      await down.close();
+    }
+    await t.db.query('ALTER TABLE workflow_runs RENAME TO workflow_runs_away');
+    try {
+      const missing = await app().request(`/dashboard/tasks/1`, { headers: bearer(TOKEN) });
+      expect(missing.status).toBe(500);
+      expect(await missing.text()).toContain('SQLSTATE 42P01');
+    } finally {
+      await t.db.query('ALTER TABLE workflow_runs_away RENAME TO workflow_runs');
+    }
+  });
+
   it('keeps the route prefix in every link and in the cookie path', async () => {
     const a = app({ REPROQ_ROUTE_PREFIX: '/reproq' });
     const login = await post(a, '/reproq/dashboard/login', { token: TOKEN }, { origin: ORIGIN });
@@ -317,7 +343,8 @@ describe('dashboard on Vercel', () => {
     vi.stubEnv('REPROQ_ROUTE_PREFIX', '/api/reproq');
     const home = await import('../api/reproq/dashboard.ts');
     const sub = await import('../api/reproq/dashboard/[...path].ts');
-    const get = (fn: typeof home, path: string) => fn.GET(new Request(`https://app.vercel.app/api/reproq/dashboard${path}`, { headers: bearer(TOKEN) }));
+    const get = (fn: typeof home, path: string) =>
+      fn.GET(new Request(`https://app.vercel.app/api/reproq/dashboard${path}`, { headers: bearer(TOKEN) }));
     await expect((await get(home, '')).text()).resolves.toContain('<h1>Queues</h1>');
     await expect((await get(sub, '/workers')).text()).resolves.toContain('Workers and invocations');
   });

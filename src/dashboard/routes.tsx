@@ -7,6 +7,7 @@ import { basePath } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { Child } from 'hono/jsx';
+import { classifyDbError } from '../db/errors.ts';
 import type { Db } from '../db/types.ts';
 import { QueueNameSchema } from '../enqueue.ts';
 import { ValidationError } from '../errors.ts';
@@ -83,9 +84,9 @@ export function dashboard(opts: DashboardOptions): Hono<Env> {
   const app = new Hono<Env>();
 
   const ctx = (c: Context<Env>, now = new Date()): PageContext => ({ base: basePath(c), csrf: c.get('session')?.csrf, now });
-  const render = async (c: Context, node: Child, status: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503 = 200) =>
+  const render = async (c: Context, node: Child, status: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503 = 200) =>
     c.html(`<!doctype html>${await node}`, status);
-  const problem = (c: Context<Env>, status: 400 | 401 | 403 | 404 | 409 | 413 | 503, title: string, message: string) =>
+  const problem = (c: Context<Env>, status: 400 | 401 | 403 | 404 | 409 | 413 | 500 | 503, title: string, message: string) =>
     render(c, <ErrorPage ctx={ctx(c)} title={title} message={message} />, status);
 
   app.use(headers);
@@ -108,9 +109,28 @@ export function dashboard(opts: DashboardOptions): Hono<Env> {
     }
     if (err instanceof HTTPException && err.status === 413) return problem(c, 413, 'Too large', err.message);
     if (err instanceof HTTPException && err.status < 500) return problem(c, 400, 'Bad request', err.message || 'the request is malformed');
-    log.error('dashboard request failed', { path: c.req.path, method: c.req.method, error: err?.message ?? String(err) });
-    c.header('Retry-After', String(RETRY_AFTER_SECONDS));
-    return problem(c, 503, 'Unavailable', 'The database did not answer. Try again in a few seconds.');
+    // Database errors by kind, as the API answers them: only an outage is worth retrying.
+    const db = classifyDbError(err);
+    const bug = err instanceof RangeError || err instanceof ReferenceError || err instanceof SyntaxError;
+    log.error('dashboard request failed', {
+      path: c.req.path,
+      method: c.req.method,
+      kind: bug ? 'bug' : db.kind,
+      ...(db.code && { sqlstate: db.code }),
+      error: db.message,
+    });
+    if (!bug && db.kind === 'transient') {
+      c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+      return problem(c, 503, 'Unavailable', 'The database did not answer. Try again in a few seconds.');
+    }
+    return problem(
+      c,
+      500,
+      'Server error',
+      db.code
+        ? `The database refused this page's statement (SQLSTATE ${db.code}); the server log says why. If the schema is missing or old, run reproq migrate.`
+        : 'The server failed on this page; its log says why.',
+    );
   });
 
   app.get('/style.css', (c) =>
