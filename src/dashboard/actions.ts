@@ -7,11 +7,10 @@ import { retryTask } from '../runs/retry.ts';
 
 /** The task does not exist (404), or its state does not allow the action (409). */
 export class ActionRefused extends Error {
-  constructor(
-    readonly status: 404 | 409,
-    message: string,
-  ) {
+  readonly status: 404 | 409;
+  constructor(status: 404 | 409, message: string) {
     super(message);
+    this.status = status;
   }
 }
 

@@ -21,18 +21,20 @@ export interface Session {
 }
 
 export class Sessions {
+  readonly #config: Config;
+  readonly #now: () => number;
   #key: Promise<string> | undefined;
 
-  constructor(
-    private readonly config: Config,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(config: Config, now: () => number = Date.now) {
+    this.#config = config;
+    this.#now = now;
+  }
 
   async start(c: Context, base: string): Promise<void> {
     const csrf = hex(crypto.getRandomValues(new Uint8Array(16)));
-    const exp = Math.floor(this.now() / 1000) + SESSION_SECONDS;
-    const jwt = await sign({ csrf, exp }, await this.key(), 'HS256');
-    setCookie(c, COOKIE, jwt, { ...this.cookieOptions(c, base), maxAge: SESSION_SECONDS });
+    const exp = Math.floor(this.#now() / 1000) + SESSION_SECONDS;
+    const jwt = await sign({ csrf, exp }, await this.#secret(), 'HS256');
+    setCookie(c, COOKIE, jwt, { ...this.#cookieOptions(c, base), maxAge: SESSION_SECONDS });
   }
 
   /** The session the request's cookie carries, if it is one of ours and has not expired. */
@@ -41,8 +43,8 @@ export class Sessions {
     if (!jwt) return undefined;
     try {
       // The expiry is checked here, against the injectable clock.
-      const payload = await verify(jwt, await this.key(), { alg: 'HS256', exp: false, nbf: false, iat: false });
-      if (typeof payload.exp !== 'number' || payload.exp * 1000 <= this.now()) return undefined;
+      const payload = await verify(jwt, await this.#secret(), { alg: 'HS256', exp: false, nbf: false, iat: false });
+      if (typeof payload.exp !== 'number' || payload.exp * 1000 <= this.#now()) return undefined;
       return typeof payload.csrf === 'string' ? { csrf: payload.csrf } : undefined;
     } catch {
       return undefined;
@@ -50,15 +52,15 @@ export class Sessions {
   }
 
   end(c: Context, base: string): void {
-    deleteCookie(c, COOKIE, this.cookieOptions(c, base));
+    deleteCookie(c, COOKIE, this.#cookieOptions(c, base));
   }
 
-  private cookieOptions(c: Context, base: string) {
-    return { path: base || '/', httpOnly: true, sameSite: 'Strict', secure: isHttps(c, this.config) } as const;
+  #cookieOptions(c: Context, base: string) {
+    return { path: base || '/', httpOnly: true, sameSite: 'Strict', secure: isHttps(c, this.#config) } as const;
   }
 
-  private key(): Promise<string> {
-    const token = this.config.http.auth_token;
+  #secret(): Promise<string> {
+    const token = this.#config.http.auth_token;
     if (!token) throw new Error('sessions need REPROQ_AUTH_TOKEN');
     this.#key ??= hmacHex(token, 'reproq dashboard session v1');
     return this.#key;
