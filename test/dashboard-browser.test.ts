@@ -1,7 +1,7 @@
 /**
  * The dashboard in a real browser: Debian's Chromium driven by playwright-core, against the Node
- * server over real HTTP and a seeded PostgreSQL. Skipped (with the reason) where Chromium is not
- * installed, except under CI, where a missing browser fails the run.
+ * server over real HTTP and a seeded PostgreSQL. Skipped with the reason where Chromium is not
+ * installed; under CI=true a missing browser fails the run (test/support/needs.ts).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,13 +12,11 @@ import { type NodeServer, startNodeServer } from '../workers/node.ts';
 import { CHROMIUM, hasChromium, launchChromium, pngSpread } from './support/browser.ts';
 import { SEEDED, seedDashboard } from './support/dashboard.ts';
 import { useTestDb } from './support/db.ts';
+import { needs } from './support/needs.ts';
 import { TOKEN, httpConfig, testRegistry } from './support/http.ts';
 import { row } from './support/queue.ts';
 
-const skip = !hasChromium && process.env.CI !== 'true';
-if (skip) console.warn(`dashboard browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-
-describe.skipIf(skip)('dashboard in Chromium', () => {
+describe('dashboard in Chromium', () => {
   const t = useTestDb('pg', 'task_runs, periodic_tasks, reproq_workers, reproq_queue_controls, workflow_runs');
   let server: NodeServer;
   let browser: Browser;
@@ -34,13 +32,16 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
       hostname: '127.0.0.1',
     });
     base = `http://127.0.0.1:${server.port}/dashboard`;
-    browser = await launchChromium();
+    if (hasChromium) browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await server?.close();
   });
-  beforeEach(() => seedDashboard(t.db));
+  beforeEach(async (ctx) => {
+    needs(ctx, hasChromium, `Chromium is not installed at ${CHROMIUM} (Debian: apt-get install chromium; .ci/run does)`);
+    await seedDashboard(t.db);
+  });
 
   /** A fresh context (cookies and all), signed in through the form. */
   async function signedIn(options: { javaScriptEnabled?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
