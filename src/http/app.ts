@@ -162,11 +162,11 @@ export function createApp(opts: AppOptions): Hono<Env> {
     return c.json(results[0]!, 201, { Location: `${config.http.route_prefix}/tasks/${results[0]!.resultId}` });
   });
 
-  mountTaskRoutes(routes, { operator, limitBody, requireJson, dbOf, routePrefix: config.http.route_prefix });
-
   // Public: it describes the routes and holds no data. Built on the first request, not at startup.
   let openapi: OpenApiDocument | undefined;
   routes.get('/openapi.json', (c) => c.json((openapi ??= openApiDocument(config))));
+
+  mountTaskRoutes(routes, { operator, limitBody, requireJson, dbOf, routePrefix: config.http.route_prefix });
 
   return app;
 }
