@@ -4,7 +4,7 @@ export { executorDb, templateDb, type SqlExecutor, type SqlTag, type ExecutorRes
 export { enqueue, enqueueMany, EnqueueInputSchema, type EnqueueInput, type EnqueueResult, type EnqueueOptions } from './enqueue.ts';
 export { drain, DrainOptionsSchema, type DrainOptions, type DrainSummary, type DrainDeps, type TaskLog } from './drain.ts';
 export { defineTask, TaskRegistry, registryFromModule, type TaskDefinition, type TaskContext } from './tasks/registry.ts';
-export { isAllowed, parseAllowList, allowListFor } from './tasks/allowlist.ts';
+export { isAllowed, mayRun, parseAllowList, allowListFor, allowListReport, warnAllowList, type AllowListReport } from './tasks/allowlist.ts';
 export { retryDelaySeconds, DEFAULT_RETRY_POLICY, type RetryPolicy } from './backoff.ts';
 export {
   ReproqError,

@@ -9,6 +9,7 @@
  * Every migration file is idempotent and safe on a database that upstream Reproq (Go baseline, Django
  * `migrate-worker` or Django `migrate`) already created; the record table only saves re-running them.
  */
+import { describeError } from './db/errors.ts';
 import type { Db } from './db/types.ts';
 import { ReproqError } from './errors.ts';
 
@@ -271,7 +272,7 @@ async function runScript(db: Db, m: Migration, useExec: boolean): Promise<void> 
     try {
       await db.exec(m.sql);
     } catch (err) {
-      throw new MigrationError(`migration ${m.name} failed: ${errorMessage(err)}`, { cause: err });
+      throw new MigrationError(`migration ${m.name} failed: ${describeError(err)}`, { cause: err });
     }
     return;
   }
@@ -282,16 +283,13 @@ async function runScript(db: Db, m: Migration, useExec: boolean): Promise<void> 
     } catch (err) {
       const head = statement.split('\n').find((line) => line.trim() && !line.trim().startsWith('--')) ?? '';
       throw new MigrationError(
-        `migration ${m.name} failed at statement ${i + 1}/${statements.length} (${head.trim().slice(0, 80)}): ${errorMessage(err)}`,
+        `migration ${m.name} failed at statement ${i + 1}/${statements.length} (${head.trim().slice(0, 80)}): ${describeError(err)}`,
         { cause: err },
       );
     }
   }
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Splits a script into statements at top-level semicolons, skipping `--` and (nested) block comments, quoted

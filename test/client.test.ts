@@ -95,21 +95,19 @@ describe('the typed client against a real server and PostgreSQL, every answer ch
   });
 
   it('manages periodic tasks, and beat enqueues the due one', async () => {
-    const put = await client.putPeriodic({ param: { name: 'nightly' }, json: { cronExpr: '0 3 * * *', taskPath: 'tasks.echo', args: ['night'] } });
-    expect(put).toMatchObject({ name: 'nightly', cronExpr: '0 3 * * *', enabled: true, nextRunAt: expect.any(String) });
+    const due = new Date(Date.now() - 60_000);
+    const put = await client.putPeriodic({ param: { name: 'nightly' }, json: { cronExpr: '0 3 * * *', taskPath: 'tasks.echo', args: ['night'], nextRunAt: due } });
+    expect(put).toMatchObject({ name: 'nightly', cronExpr: '0 3 * * *', enabled: true, nextRunAt: due.toISOString() });
     expect(await refusal(client.putPeriodic({ param: { name: 'broken' }, json: { cronExpr: '61 * * * *', taskPath: 'tasks.echo' } }))).toMatchObject({
       status: 400,
       field: 'cronExpr',
     });
-    expect(await client.disablePeriodic({ param: { name: 'nightly' } })).toMatchObject({ enabled: false });
-    expect(await client.enablePeriodic({ param: { name: 'nightly' } })).toMatchObject({ enabled: true });
-    expect((await client.listPeriodic()).periodicTasks.map((p) => p.name)).toEqual(['nightly']);
-
-    await t.db.query(`UPDATE periodic_tasks SET next_run_at = NOW() - interval '1 minute'`);
     const beat = await client.beat({ json: { budgetMs: 5_000 } });
     expect(beat).toMatchObject({ due: 1, enqueued: 1, errors: [] });
     expect(await client.getTask({ param: { id: beat.enqueuedIds[0]! } })).toMatchObject({ task_path: 'tasks.echo', args: ['night'] });
-
+    expect(await client.disablePeriodic({ param: { name: 'nightly' } })).toMatchObject({ enabled: false });
+    expect(await client.enablePeriodic({ param: { name: 'nightly' } })).toMatchObject({ enabled: true });
+    expect((await client.listPeriodic()).periodicTasks.map((p) => p.name)).toEqual(['nightly']);
     expect(await client.deletePeriodic({ param: { name: 'nightly' } })).toEqual({ deleted: true });
     expect(await refusal(client.deletePeriodic({ param: { name: 'nightly' } }))).toMatchObject({ status: 404, field: 'name' });
   });

@@ -52,12 +52,17 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('carries the deployment caps and prefix', () => {
+  it('carries the deployment caps and prefix, and the input schemas field by field', () => {
     const doc = openApiDocument(config({ REPROQ_ROUTE_PREFIX: '/reproq' }, 20));
     expect(doc.servers).toEqual([{ url: '/reproq' }]);
     expect(doc.components.schemas.DrainRequest).toMatchObject({ properties: { batchSize: { type: 'integer', minimum: 1, maximum: 20 } }, additionalProperties: false });
     expect(doc.components.schemas.EnqueueRequest).toMatchObject({ anyOf: [{ $ref: '#/components/schemas/EnqueueInput' }, { type: 'array', maxItems: 20 }] });
-    expect(doc.components.schemas.EnqueueInput).toMatchObject({ required: ['taskPath'], properties: { queue: { default: 'default' } } });
+    expect(doc.components.schemas.EnqueueInput).toMatchObject({
+      required: ['taskPath'],
+      additionalProperties: false,
+      // The custom input schemas (src/storable.ts) say how they travel in JSON.
+      properties: { queue: { default: 'default' }, args: { type: 'array' }, expiresAt: { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] } },
+    });
   });
 
   it('is served at /openapi.json under the prefix without credentials, but not by the metrics-only listener', async () => {
@@ -72,7 +77,7 @@ describe('the OpenAPI document', () => {
 
   it("documents answers in the core's own types", () => {
     // The route schemas are written beside the core's interfaces: a field added to one must reach the other.
-    expectTypeOf<Omit<DrainSummary, 'error'>>().toEqualTypeOf<z.output<typeof DrainSummarySchema>>();
+    expectTypeOf<Omit<DrainSummary, 'error' | 'errorKind'>>().toEqualTypeOf<z.output<typeof DrainSummarySchema>>();
     expectTypeOf<BeatSummary>().toEqualTypeOf<z.output<typeof BeatSummarySchema>>();
     expectTypeOf<ReclaimSummary>().toEqualTypeOf<z.output<typeof ReclaimSummarySchema>>();
     expectTypeOf<ErrorBody>().toEqualTypeOf<z.output<typeof ErrorBodySchema>>();

@@ -10,6 +10,7 @@ import { goJsonb, goPeriodicSpecHash, RawJson } from '../src/spec/periodic.ts';
 import { PG_CRON_FUNCTIONS } from '../src/sql/pgCronTick.ts';
 import { openDb, useTestDb } from './support/db.ts';
 import { cli } from './support/cli.ts';
+import { allowNulls, BAD_PERIODIC_ROWS, insertPeriodicRows, storedNextRunAt } from './support/periodic.ts';
 import { row, waitFor } from './support/queue.ts';
 import { ADMIN_URL, databaseUrl } from './support/urls.ts';
 
@@ -116,6 +117,44 @@ describe('pg_cron tick functions (plain Postgres, no pg_cron needed)', () => {
     // A second tick finds nothing due but the bad rows, and enqueues nothing twice.
     expect((await row<{ n: number }>(db, 'SELECT reproq_pg_cron_tick() AS n')).n).toBe(0);
     expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(1);
+  });
+
+  /** Runs the tick on its own connection and returns its count and the WARNINGs it raised. */
+  async function tick(): Promise<{ done: number; warnings: string[] }> {
+    const client = new pg.Client({ connectionString: t.url });
+    const warnings: string[] = [];
+    client.on('notice', (n) => n.severity === 'WARNING' && warnings.push(n.message ?? ''));
+    await client.connect();
+    try {
+      const res = await client.query<{ n: number }>('SELECT reproq_pg_cron_tick() AS n');
+      return { done: res.rows[0]!.n, warnings };
+    } finally {
+      await client.end();
+    }
+  }
+
+  it("the tick with one task_path = '' row among 500 due: 500 runs, and the row is left due with a warning", async () => {
+    await insertPeriodicRows(db, 500, [BAD_PERIODIC_ROWS.find((b) => b.name === 'bad_task_path_empty')!]);
+    const before = await storedNextRunAt(db);
+    const r = await tick();
+    expect(r.done).toBe(500);
+    expect(r.warnings).toEqual(['reproq: periodic task bad_task_path_empty left due: task_path: is empty']);
+    expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(500);
+    expect(await storedNextRunAt(db)).toEqual(before);
+  });
+
+  it(`the tick leaves each of ${BAD_PERIODIC_ROWS.length} kinds of bad row due, naming the column the TS beat names; the good rows all run`, async () => {
+    await allowNulls(db);
+    await insertPeriodicRows(db, 40, BAD_PERIODIC_ROWS);
+    const before = await storedNextRunAt(db);
+    const r = await tick();
+    expect(r.done).toBe(40);
+    const named = Object.fromEntries(
+      r.warnings.map((w) => /^reproq: periodic task (\S+) left due: (\w+):/.exec(w)).map((m) => [m?.[1], m?.[2]]),
+    );
+    expect(named).toEqual(Object.fromEntries(BAD_PERIODIC_ROWS.map((b) => [b.name, b.field])));
+    expect(await storedNextRunAt(db)).toEqual(before);
+    expect((await row<{ n: number }>(db, `SELECT count(*)::int AS n FROM task_runs WHERE task_path = 'tasks.tick'`)).n).toBe(40);
   });
 });
 

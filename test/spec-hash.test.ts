@@ -19,7 +19,8 @@ import {
 } from '../src/spec/periodic.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const contracts = path.resolve(repoRoot, '../shared/contracts');
+// Upstream's spec_hash contract vector, kept in the repository.
+const contracts = path.resolve(repoRoot, 'test/fixtures/contracts');
 
 // ---------------------------------------------------------------------------------------------
 // Python oracle: one python3 process per batch. Markers carry what JSON cannot say losslessly
@@ -222,6 +223,12 @@ describe('canonicalJson against Python json.dumps (property, one python3 per bat
     const s = '"\\/\u2028\u2029\n\r\t\b\f\u0000\u001f\u007f<>&é\u{1f600}';
     expect(canonicalJson(s)).toBe('"\\"\\\\/\u2028\u2029\\n\\r\\t\\b\\f\\u0000\\u001f\u007f<>&é\u{1f600}"');
     await compareWithPython([s, { [s]: s }], seed);
+  });
+
+  it('a literal backslash followed by u0000 is ordinary text, escaped as Python escapes it', async () => {
+    const spec = buildSpec({ taskPath: 'tasks.echo', args: ['\\u0000', 'C:\\u0000dir'], kwargs: { note: '\\u0000', path: '\\\\u0000' } });
+    expect(canonicalJson(spec)).toContain('"args":["\\\\u0000","C:\\\\u0000dir"]');
+    await compareWithPython([spec], seed);
   });
 
   it('pythonIsoformat matches datetime.isoformat() of aware UTC datetimes', () => {

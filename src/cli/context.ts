@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { connect } from '../db/connect.ts';
+import { describeError } from '../db/errors.ts';
 import type { Db } from '../db/types.ts';
 import { ConfigError, ReproqError } from '../errors.ts';
 import { DEBUG_TASKS } from '../tasks/debug.ts';
@@ -51,7 +52,7 @@ export async function loadTasks(file: string | undefined): Promise<TaskRegistry>
   try {
     mod = await import(pathToFileURL(path.resolve(target)).href);
   } catch (err) {
-    throw new ConfigError('--tasks', `cannot load tasks module ${target}: ${(err as Error).message}`);
+    throw new ConfigError('--tasks', `cannot load tasks module ${target}: ${describeError(err)}`);
   }
   const registry = registryFromModule(mod);
   if (registry.size === 0) throw new ConfigError('--tasks', `${target} exports no task definitions`);

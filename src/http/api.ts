@@ -20,7 +20,7 @@ export const ErrorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), field: z.optional(z.string()) }),
 });
 
-/** The summary of a drain (DrainSummary); `error` is never sent: a drain that has one answers 503. */
+/** The summary of a drain (DrainSummary); a drain that ended on a database error answers DrainFailureSchema instead. */
 export const DrainSummarySchema = z.object({
   claimed: int,
   succeeded: int,
@@ -34,8 +34,12 @@ export const DrainSummarySchema = z.object({
   stoppedBecause: z.enum(['empty', 'budget', 'max_tasks', 'aborted', 'db_error']),
   workerId: z.string(),
 });
-/** A drain the database failed: what it did record, for the caller to log. */
-export const DrainFailureSchema = z.extend(ErrorBodySchema, { summary: DrainSummarySchema });
+/** A drain the database failed (503 for an outage, 500 when it refused a statement or a row): what it did record. */
+export const DrainFailureSchema = z.extend(ErrorBodySchema, {
+  summary: z.extend(DrainSummarySchema, { errorKind: z.optional(z.enum(['transient', 'data', 'program'])) }),
+});
+/** A failed drain carries its summary; a failure before it started does not. */
+const DrainErrorSchema = z.union([DrainFailureSchema, ErrorBodySchema]);
 
 export const BeatSummarySchema = z.object({
   due: int,
@@ -54,7 +58,7 @@ export const ReclaimSummarySchema = z.object({ matched: int, requeued: int, fail
 
 const nullableString = z.nullable(z.string());
 const StatsWorker = { worker_id: z.string(), hostname: nullableString, concurrency: z.nullable(int), queues: z.unknown(), last_seen_at: z.string(), version: nullableString };
-const StatsPeriodic = { name: z.string(), cron_expr: z.string(), enabled: z.boolean(), next_run_at: z.string(), queue_name: z.string() };
+const StatsPeriodic = { name: z.string(), cron_expr: z.string(), enabled: z.boolean(), next_run_at: nullableString, queue_name: z.string() };
 const database = { database: z.string() };
 /** `GET /stats`: reproq-django's `/reproq/stats/` JSON, for one database. */
 export const StatsSchema = z.object({
@@ -114,8 +118,7 @@ export function apiRoutes(http: Config['http']) {
   const routes = {
     drain: {
       ...job('claim, run and record a batch of tasks inside a time budget (fields in a JSON body or the query string)', drainRequestSchema(http), DrainSummarySchema),
-      // A failed drain carries its summary; an outage before it started does not.
-      errors: { 503: z.union([DrainFailureSchema, ErrorBodySchema]) },
+      errors: { 500: DrainErrorSchema, 503: DrainErrorSchema },
     },
     beat: job('enqueue the periodic tasks that are due', beatRequestSchema(http), BeatSummarySchema),
     reclaim: job('requeue or fail tasks whose lease expired', ReclaimRequestSchema, ReclaimSummarySchema),

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import type { Config } from '../config.ts';
 import { EnqueueInputSchema } from '../enqueue.ts';
+import { InstantSchema, JsonArraySchema, JsonObjectSchema, MAX_OFFSET_SECONDS, RunAfterSchema } from '../storable.ts';
 import { VERSION } from '../version.ts';
 import { apiRoutes, DrainSummarySchema, ErrorBodySchema, type Access, type ApiRoute } from './api.ts';
 import { ENDPOINTS, type EndpointName } from './endpoints.ts';
@@ -75,7 +76,7 @@ const ERROR_RESPONSES = {
   UnsupportedType: errorAnswer('the body is not sent as application/json'),
   RateLimited: errorAnswer('too many failed authentications from this client', true),
   Unavailable: errorAnswer("the database is unavailable, or the route's credential is not configured", true),
-  Error: errorAnswer('any other refusal or failure, in the same shape'),
+  Error: errorAnswer('any other refusal or failure, in the same shape: 422 for a value the database refused, 500 for a missing migration or a bug'),
 };
 const STATUS_ANSWERS: Record<number, keyof typeof ERROR_RESPONSES> = {
   400: 'BadRequest',
@@ -87,6 +88,7 @@ const STATUS_ANSWERS: Record<number, keyof typeof ERROR_RESPONSES> = {
   415: 'UnsupportedType',
   429: 'RateLimited',
   503: 'Unavailable',
+  500: 'Error',
 };
 /** What every route of an access kind may answer, besides its own errors. */
 const ACCESS_ERRORS: Record<Access, number[]> = {
@@ -170,29 +172,38 @@ class Components {
     const out: Record<string, JsonSchema> = {};
     for (const io of ['input', 'output'] as const) {
       const { schemas } = z.toJSONSchema(this.#registries[io], { ...options(io), uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, JsonSchema> };
-      // Schemas zod shares without a name (a recursive JSON value) come as `__shared`'s $defs: give them names.
-      const { __shared, ...named } = schemas;
-      const defs = (__shared?.$defs ?? {}) as Record<string, JsonSchema>;
-      const lifted = Object.fromEntries(Object.entries(defs).map(([key, def]) => [`${io}_${key}`, def]));
-      const text = JSON.stringify({ ...named, ...lifted }).replace(/#\/components\/schemas\/__shared#\/\$defs\//g, `#/components/schemas/${io}_`);
-      for (const [id, { $schema: _s, $id: _i, ...schema }] of Object.entries(JSON.parse(text) as Record<string, JsonSchema>)) out[id] = schema;
+      for (const [id, { $schema: _s, $id: _i, ...schema }] of Object.entries(schemas)) out[id] = schema;
     }
     return out;
   }
 }
 
-/**
- * Options for zod's conversion. A coerced Date arrives as ISO-8601 text; what JSON Schema cannot say (a
- * refinement, a custom check) is left open, for the route's own validation to refuse.
- */
+const INSTANT = { type: 'string', format: 'date-time', description: 'ISO-8601 with Z or an offset' };
+/** How the core's custom input schemas (src/storable.ts), which JSON Schema cannot read, travel in JSON. */
+const HINTS = new Map<z.core.$ZodType, JsonSchema>([
+  [InstantSchema, INSTANT],
+  [
+    RunAfterSchema,
+    {
+      anyOf: [
+        INSTANT,
+        { type: 'object', properties: { delaySeconds: { type: 'number', minimum: 0, maximum: MAX_OFFSET_SECONDS } }, required: ['delaySeconds'], additionalProperties: false },
+      ],
+    },
+  ],
+  [JsonArraySchema, { type: 'array' }],
+  [JsonObjectSchema, { type: 'object' }],
+]);
+
+/** Options for zod's conversion; what JSON Schema cannot say (a refinement) is left open, for the route's own validation. */
 function options(io: 'input' | 'output') {
   return {
     io,
     target: 'draft-2020-12',
     unrepresentable: 'any',
     override: ({ zodSchema, jsonSchema }: { zodSchema: z.core.$ZodTypes; jsonSchema: JsonSchema }) => {
-      const def = zodSchema._zod.def;
-      if (def.type === 'date' && def.coerce) Object.assign(jsonSchema, { type: 'string', format: 'date-time' });
+      const hint = HINTS.get(zodSchema);
+      if (hint) Object.assign(jsonSchema, hint);
     },
   } as const;
 }

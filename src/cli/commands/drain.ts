@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { drain } from '../../drain.ts';
 import { consoleLogger } from '../../logger.ts';
+import { warnAllowList } from '../../tasks/allowlist.ts';
 import { int, list } from '../args.ts';
 import { assertSchemaPresent, commandConfig, loadTasks, output, withDb, withDbFlags, type DbFlags } from '../context.ts';
 import { fileLogSink } from '../logs-dir.ts';
@@ -49,10 +50,12 @@ export function registerDrain(program: Command): void {
       const c = cfg.config;
       const registry = await loadTasks(flags.tasks ?? c.tasks);
       const workerName = c.worker.worker_id ?? 'reproq-edge';
+      const log = consoleLogger({ worker: workerName });
+      warnAllowList(c.worker.allowed_task_modules, registry, log);
       await withDb(flags, async (db) => {
         const logSink = c.worker.logs_dir ? fileLogSink(c.worker.logs_dir) : undefined;
         const summary = await drain(
-          { db, registry, logger: consoleLogger({ worker: workerName }), ...(logSink && { logSink }) },
+          { db, registry, logger: log, ...(logSink && { logSink }) },
           {
             queues: c.worker.queues,
             batchSize: c.drain.batch_size,
