@@ -548,8 +548,8 @@ export interface SchemaReport {
     violatingRows: number | null;
     fix: string | null;
   };
-  /** This package's own additions (0002). */
-  extras: { claimRankFunction: boolean; claimRankIndex: boolean };
+  /** This package's own additions (0002, 0004, 0005). */
+  extras: { claimRankFunction: boolean; claimRankIndex: boolean; claimKeysFunction: boolean; runningWorkflowsIndex: boolean };
   issues: SchemaIssue[];
 }
 
@@ -730,13 +730,26 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
     }
   }
 
-  const extras = await db.query<{ fn: boolean; idx: boolean }>(
+  const extras = await db.query<{ fn: boolean; idx: boolean; keys: boolean; running: boolean }>(
     `SELECT to_regprocedure('reproq_claim_rank(integer, timestamp with time zone, double precision)') IS NOT NULL AS fn,
-            to_regclass('idx_task_runs_claim_rank') IS NOT NULL AS idx`,
+            to_regclass('idx_task_runs_claim_rank') IS NOT NULL AS idx,
+            to_regprocedure('reproq_claim_keys(text, text, integer, bigint)') IS NOT NULL AS keys,
+            to_regclass('idx_workflow_runs_running') IS NOT NULL AS running`,
   );
-  const x = extras.rows[0] ?? { fn: false, idx: false };
+  const x = extras.rows[0] ?? { fn: false, idx: false, keys: false, running: false };
   if (!x.fn || !x.idx) {
     issues.push({ severity: 'warning', object: 'idx_task_runs_claim_rank', message: 'aged-claim index (0002) is missing', fix: migrateFix });
+  }
+  if (!x.keys) {
+    issues.push({
+      severity: 'error',
+      object: 'reproq_claim_keys()',
+      message: 'function is missing (0004): every drain step calls it, so drains fail until it exists',
+      fix: migrateFix,
+    });
+  }
+  if (!x.running) {
+    issues.push({ severity: 'warning', object: 'idx_workflow_runs_running', message: 'index for the workflow sweep (0005) is missing', fix: migrateFix });
   }
 
   return {
@@ -753,7 +766,7 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
       violatingRows,
       fix: constraintFix,
     },
-    extras: { claimRankFunction: x.fn, claimRankIndex: x.idx },
+    extras: { claimRankFunction: x.fn, claimRankIndex: x.idx, claimKeysFunction: x.keys, runningWorkflowsIndex: x.running },
     issues,
   };
 }

@@ -284,7 +284,13 @@ async function count(db: Db, sql: string): Promise<number> {
 
 describe('migration files', () => {
   it('are the three expected files, loaded in order', () => {
-    expect(NAMES).toEqual(['0001_reproq_schema', '0002_claim_rank', '0003_maintenance_indexes']);
+    expect(NAMES).toEqual([
+      '0001_reproq_schema',
+      '0002_claim_rank',
+      '0003_maintenance_indexes',
+      '0004_claim_key_locks',
+      '0005_running_workflows_index',
+    ]);
   });
 
   it('split into statements around comments, quotes and dollar-quoted bodies', () => {
@@ -336,7 +342,7 @@ describe('migrate on Postgres', () => {
     expect(report.missingDefaults).toEqual([]);
     expect(report.missingIndexes).toEqual([]);
     expect(report.trigger).toEqual({ present: true, functionPresent: true });
-    expect(report.extras).toEqual({ claimRankFunction: true, claimRankIndex: true });
+    expect(report.extras).toEqual({ claimRankFunction: true, claimRankIndex: true, claimKeysFunction: true, runningWorkflowsIndex: true });
     expect(report.taskPathConstraint).toEqual({ present: true, validated: false, violatingRows: 0, fix: VALIDATE_TASK_PATH_CONSTRAINT });
     expect(report.issues.map((i) => i.object)).toEqual(['task_runs_task_path_not_empty']);
 
