@@ -67,7 +67,7 @@ describe('the typed client against a real server and PostgreSQL, every answer ch
 
   it('cancels, retries and replays tasks, lists and retries the dead-letter queue, and says why it refuses', async () => {
     const { resultId: ready } = await client.enqueue({ json: { taskPath: 'tasks.echo', args: ['cancel me'] } });
-    expect(await client.cancel({ param: { id: ready } })).toEqual({ resultId: ready, before: 'READY', after: 'CANCELLED', changed: true, outcome: 'cancelled' });
+    expect(await client.cancel({ param: { id: ready } })).toEqual({ resultId: ready, before: 'READY', after: 'CANCELLED', changed: true, outcome: 'cancelled', dependants: 0 });
     expect(await refusal(client.retry({ param: { id: ready } }))).toMatchObject({ status: 409, code: 'invalid_state', field: 'id' });
 
     const replay = await client.replay({ param: { id: ready } });
@@ -78,8 +78,8 @@ describe('the typed client against a real server and PostgreSQL, every answer ch
     expect(await client.drain({ json: { queues: ['default'] } })).toMatchObject({ failed: 2 });
     const listed = await client.listFailed({ query: { limit: 10 } });
     expect(listed.tasks.map((x) => x.result_id).sort()).toEqual(failed.map((f) => f.resultId).sort());
-    expect(await client.retry({ param: { id: failed[0]!.resultId } })).toEqual({ retried: [failed[0]!.resultId] });
-    expect(await client.retryFailed()).toEqual({ retried: [failed[1]!.resultId] });
+    expect(await client.retry({ param: { id: failed[0]!.resultId } })).toEqual({ retried: [failed[0]!.resultId], resumed: 0 });
+    expect(await client.retryFailed()).toEqual({ retried: [failed[1]!.resultId], resumed: 0 });
 
     expect(await refusal(client.getTask({ param: { id: 999_999 } }))).toMatchObject({ status: 404, code: 'not_found', field: 'id' });
     expect(await refusal(client.listFailed({ query: { limit: 0 } }))).toMatchObject({ status: 400, code: 'invalid_input', field: 'limit' });
@@ -115,7 +115,7 @@ describe('the typed client against a real server and PostgreSQL, every answer ch
   it('reclaims expired leases', async () => {
     const { resultId } = await client.enqueue({ json: { taskPath: 'tasks.echo' } });
     await t.db.query(`UPDATE task_runs SET status = 'RUNNING', leased_by = 'gone', leased_until = NOW() - interval '1 hour', attempts = 1 WHERE result_id = $1`, [resultId]);
-    expect(await client.reclaim({ json: { dryRun: true } })).toEqual({ matched: 1, requeued: 0, failed: 0, ids: [resultId], dryRun: true });
+    expect(await client.reclaim({ json: { dryRun: true } })).toEqual({ matched: 1, requeued: 0, failed: 0, ids: [resultId], dependantsEnded: 0, callbacksReleased: 0, dryRun: true });
     expect(await client.reclaim()).toMatchObject({ matched: 1, requeued: 1, ids: [resultId], dryRun: false });
     expect(await client.getTask({ param: { id: resultId } })).toMatchObject({ status: 'READY' });
   });

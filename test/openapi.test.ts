@@ -8,14 +8,24 @@ import { createApp } from '../src/http/app.ts';
 import { ENDPOINTS } from '../src/http/endpoints.ts';
 import type { ErrorBody } from '../src/http/errors.ts';
 import { openApiDocument } from '../src/http/openapi.ts';
+import { ROUTES } from '../src/http/task-routes.ts';
 import { silentLogger } from '../src/logger.ts';
 import type { renderStats } from '../src/metrics/stats.ts';
+import type { PeriodicTask } from '../src/periodic.ts';
+import type { QueueControl } from '../src/queues.ts';
 import type { ReclaimSummary } from '../src/reclaim.ts';
+import type { CancelResult } from '../src/runs/cancel.ts';
+import type { FailedTask } from '../src/runs/failed.ts';
+import type { TaskView } from '../src/runs/get.ts';
+import type { ReplayResult } from '../src/runs/replay.ts';
+import type { RetryResult } from '../src/runs/retry.ts';
 import { useTestDb } from './support/db.ts';
 import { bearer, httpConfig, METRICS, testRegistry, TOKEN } from './support/http.ts';
 import { documentChecker } from './support/openapi.ts';
 
 const t = useTestDb('pg', 'task_runs');
+/** A core answer as JSON carries it: Dates become ISO text. */
+type Json<T> = T extends Date ? string : T extends readonly (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
 const config = (env: Record<string, string> = {}, maxBatchSize?: number) => {
   const c = httpConfig({ METRICS_AUTH_TOKEN: METRICS, ...env });
   return maxBatchSize ? { ...c, http: { ...c.http, max_batch_size: maxBatchSize } } : c;
@@ -82,5 +92,16 @@ describe('the OpenAPI document', () => {
     expectTypeOf<ReclaimSummary>().toEqualTypeOf<z.output<typeof ReclaimSummarySchema>>();
     expectTypeOf<ErrorBody>().toEqualTypeOf<z.output<typeof ErrorBodySchema>>();
     expectTypeOf<ReturnType<typeof renderStats>>().toExtend<z.output<typeof StatsSchema>>();
+    // The domain answers carry Dates, which JSON sends as text: the same fields, each of a type the schema allows.
+    expectTypeOf<keyof Json<TaskView>>().toEqualTypeOf<keyof z.output<typeof ROUTES.getTask.response>>();
+    expectTypeOf<Json<TaskView>>().toExtend<z.output<typeof ROUTES.getTask.response>>();
+    expectTypeOf<keyof Json<FailedTask>>().toEqualTypeOf<keyof z.output<typeof ROUTES.listFailed.response>['tasks'][number]>();
+    expectTypeOf<Json<FailedTask>>().toExtend<z.output<typeof ROUTES.listFailed.response>['tasks'][number]>();
+    expectTypeOf<CancelResult>().toEqualTypeOf<z.output<typeof ROUTES.cancel.response>>();
+    expectTypeOf<RetryResult>().toEqualTypeOf<z.output<typeof ROUTES.retry.response>>();
+    expectTypeOf<ReplayResult>().toEqualTypeOf<z.output<typeof ROUTES.replay.response>>();
+    expectTypeOf<Json<QueueControl>>().toEqualTypeOf<z.output<typeof ROUTES.pause.response>>();
+    expectTypeOf<keyof Json<PeriodicTask>>().toEqualTypeOf<keyof z.output<typeof ROUTES.enablePeriodic.response>>();
+    expectTypeOf<Json<PeriodicTask>>().toExtend<z.output<typeof ROUTES.enablePeriodic.response>>();
   });
 });

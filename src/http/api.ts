@@ -54,7 +54,7 @@ export const BeatSummarySchema = z.object({
   stoppedBecause: z.enum(['done', 'budget']),
 });
 
-export const ReclaimSummarySchema = z.object({ matched: int, requeued: int, failed: int, ids: z.array(int), dryRun: z.boolean() });
+export const ReclaimSummarySchema = z.object({ matched: int, requeued: int, failed: int, ids: z.array(int), dependantsEnded: int, callbacksReleased: int, dryRun: z.boolean() });
 
 const nullableString = z.nullable(z.string());
 const StatsWorker = { worker_id: z.string(), hostname: nullableString, concurrency: z.nullable(int), queues: z.unknown(), last_seen_at: z.string(), version: nullableString };
