@@ -38,6 +38,7 @@ export { pauseQueue, resumeQueue, type QueueControl } from './queues.ts';
 export { statusReport, type StatusReport, type QueueStatus, type WorkerStatus } from './status.ts';
 export { consoleLogger, silentLogger, type Logger } from './logger.ts';
 export { VERSION } from './version.ts';
+export { configFromEnv, effectiveDsn, ConfigSchema, type Config } from './config.ts';
 export { beat, BeatOptionsSchema, MisfirePolicySchema, type BeatOptions, type BeatSummary, type BeatRowError, type MisfirePolicy } from './beat.ts';
 export {
   upsertPeriodicTask,

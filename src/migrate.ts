@@ -46,16 +46,18 @@ export class MigrationError extends ReproqError {
 /** An applied migration's file changed after it was applied. */
 export class MigrationChecksumError extends MigrationError {
   override name = 'MigrationChecksumError';
-  constructor(
-    readonly migration: string,
-    readonly appliedChecksum: string,
-    readonly fileChecksum: string,
-  ) {
+  readonly migration: string;
+  readonly appliedChecksum: string;
+  readonly fileChecksum: string;
+  constructor(migration: string, appliedChecksum: string, fileChecksum: string) {
     super(
       `migration ${migration} was applied with checksum ${appliedChecksum}, but its file now has checksum ` +
         `${fileChecksum}. Applied migrations must not be edited: restore the file and put the change in a new ` +
         `migration (if the edit is cosmetic only, set reproq_edge_migrations.checksum to the new value by hand).`,
     );
+    this.migration = migration;
+    this.appliedChecksum = appliedChecksum;
+    this.fileChecksum = fileChecksum;
   }
 }
 
@@ -89,8 +91,10 @@ async function resolveMigrations(given: readonly Migration[] | undefined): Promi
     list = given;
   } else {
     try {
-      // Not a literal specifier, so bundlers for Workers do not pull node:fs in.
-      const url = new URL('./migrations/list.ts', import.meta.url).href;
+      // Not a literal specifier, so bundlers for Workers do not pull node:fs in. Same extension
+      // as this module: .ts from the sources, .js from dist/.
+      const ext = /\.[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? '.js';
+      const url = new URL(`./migrations/list${ext}`, import.meta.url).href;
       const mod = (await import(/* @vite-ignore */ url)) as { loadMigrations(): Promise<Migration[]> };
       list = await mod.loadMigrations();
     } catch (err) {

