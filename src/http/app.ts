@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
 import type { ZodMiniType } from 'zod/mini';
 import type { Config } from '../config.ts';
+import { dashboard } from '../dashboard/routes.tsx';
 import { describeError } from '../db/errors.ts';
 import type { Db } from '../db/types.ts';
 import { enqueueMany, type EnqueueInput, type EnqueueResult } from '../enqueue.ts';
@@ -15,6 +16,7 @@ import { createLimiter, metricsAuth, operatorAuth, type AuthSetup } from './auth
 import { clientIpResolver, type ConnInfoFn } from './client-ip.ts';
 import { errorHandler, jsonError, RETRY_AFTER_SECONDS } from './errors.ts';
 import type { AuthFailureLimiter } from './limiter.ts';
+import { openApiDocument, type OpenApiDocument } from './openapi.ts';
 import { beatRequestSchema, drainRequestSchema, enqueueBodySchema, invalid, queryOf, ReclaimRequestSchema } from './schemas.ts';
 import { mountTaskRoutes } from './task-routes.ts';
 
@@ -171,7 +173,13 @@ export function createApp(opts: AppOptions): Hono<Env> {
     return c.json(results[0]!, 201, { Location: `${config.http.route_prefix}/tasks/${results[0]!.resultId}` });
   });
 
+  // Public: it describes the routes and holds no data. Built on the first request, not at startup.
+  let openapi: OpenApiDocument | undefined;
+  routes.get('/openapi.json', (c) => c.json((openapi ??= openApiDocument(config))));
+
   mountTaskRoutes(routes, { operator, limitBody, requireJson, dbOf, routePrefix: config.http.route_prefix });
+
+  routes.route('/dashboard', dashboard({ auth, db: dbOf }));
 
   return app;
 }
