@@ -209,7 +209,7 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       const gate = new Promise<void>((r) => (release = r));
       const slow = defineTask({ path: 'tasks.slow', handler: async () => (await gate, 'late') });
       const { resultId } = await enqueue(tdb.db, { taskPath: 'tasks.slow' });
-      const running = drainWith(tdb.db, [slow], { heartbeatSeconds: 3600 });
+      const running = drainWith(tdb.db, [slow]);
       await waitFor(async () => (await row<{ s: string }>(tdb.db, 'SELECT status AS s FROM task_runs')).s === 'RUNNING');
       // Another worker took the task over (as reclaim + re-claim would).
       await tdb.db.query(`UPDATE task_runs SET leased_by = 'other/1', attempts = attempts + 1 WHERE result_id = $1`, [resultId]);
