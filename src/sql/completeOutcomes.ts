@@ -5,7 +5,9 @@
  * aggregated first because one statement must not update a workflow_runs row twice.
  *
  * Reads $1 (the outcomes JSON) and $2 (leased_by). Defines `outcome`, `done` (result_id, action,
- * workflow_id of every row written), `children`, `wf_delta`, `wf` and `callbacks`.
+ * workflow_id and held_slot of every row written), `children`, `wf_delta`, `wf` and `callbacks`
+ * (`children` and `callbacks` return result_id and the new status). step.ts counts from these what
+ * the completion made claimable.
  */
 export const COMPLETE_OUTCOMES_CTES = `
 outcome AS (
@@ -36,7 +38,8 @@ done AS (
   -- The ANY keeps the plan on the primary key; a bare join may scan every RUNNING row instead.
   WHERE t.result_id = ANY(ARRAY(SELECT result_id FROM outcome))
     AND t.result_id = o.result_id AND t.leased_by = $2 AND t.status = 'RUNNING'
-  RETURNING t.result_id, o.action, t.workflow_id
+  RETURNING t.result_id, o.action, t.workflow_id,
+    (t.lock_key IS NOT NULL OR (t.concurrency_key <> '' AND t.concurrency_limit > 0)) AS held_slot
 ),
 children AS (
   UPDATE task_runs c SET
@@ -45,7 +48,7 @@ children AS (
     updated_at = NOW()
   FROM done d
   WHERE d.action = 'success' AND c.parent_id = d.result_id AND c.status = 'WAITING'
-  RETURNING c.result_id
+  RETURNING c.result_id, c.status
 ),
 wf_delta AS (
   SELECT w.workflow_id,
@@ -93,6 +96,6 @@ callbacks AS (
   WHERE cb.result_id = wf.callback_result_id
     AND ((wf.status = 'WAITING_CALLBACK' AND cb.status = 'WAITING')
       OR (wf.status = 'FAILED' AND wf.first_failed IS NOT NULL AND cb.status IN ('WAITING', 'READY')))
-  RETURNING cb.result_id
+  RETURNING cb.result_id, cb.status
 )
 `;
