@@ -116,7 +116,8 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       const t = await row<Record<string, any>>(tdb.db, 'SELECT * FROM task_runs WHERE result_id = $1', [resultId]);
       expect(t).toMatchObject({ status: 'SUCCESSFUL', attempts: 1, leased_by: null, leased_until: null, last_error: null });
       expect(t.return_json).toEqual({ echoed: [7] });
-      expect(t.worker_ids).toEqual(['w-test/inv1']);
+      expect(t.worker_ids).toEqual([s.workerId]);
+      expect(s.workerId).toMatch(/^w-test\/inv1\/[0-9a-f]{12}$/);
       expect(t.started_at).not.toBeNull();
       expect(t.finished_at).not.toBeNull();
       const w = await row<Record<string, any>>(tdb.db, 'SELECT * FROM reproq_workers');
@@ -373,7 +374,7 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       const st = await tdb.db.query<{ status: string; leased_by: string; n: number; future: boolean }>(
         `SELECT status, leased_by, count(*)::int AS n, bool_and(leased_until > NOW()) AS future FROM task_runs GROUP BY 1, 2`,
       );
-      expect(st.rows).toEqual([{ status: 'RUNNING', leased_by: 'flaky/x', n: 5, future: true }]);
+      expect(st.rows).toEqual([{ status: 'RUNNING', leased_by: s.workerId, n: 5, future: true }]);
     });
   });
 });
