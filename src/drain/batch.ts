@@ -113,6 +113,8 @@ export async function runBatch(rows: ClaimedRow[], bc: BatchContext): Promise<Ou
       bc.onTimed(bc.clock() - t0);
       if (outcome && capture && (capture.stdout || capture.stderr)) outcome.logs_uri = await saveLog(row, capture, bc);
       if (outcome) outcomes.push(outcome);
+      // A run given up for its lease is left to expire and be reclaimed, so it is renewed no more.
+      else held.delete(row.result_id);
     }
   }
 
