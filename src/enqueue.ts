@@ -5,6 +5,8 @@ import { ENQUEUE_BATCH } from './sql/enqueueBatch.ts';
 import { buildSpec } from './spec/build.ts';
 import { canonicalJson, type JsonValue } from './spec/canonical.ts';
 import { sha256Hex } from './spec/hash.ts';
+import { checkTaskInput } from './tasks/input.ts';
+import type { TaskRegistry } from './tasks/registry.ts';
 
 /** Django's TASK_MIN_PRIORITY/TASK_MAX_PRIORITY: rows outside it would be rejected by reproq-django. */
 export const PRIORITY_MIN = -100;
@@ -62,6 +64,11 @@ export interface EnqueueOptions {
   dedup?: boolean;
   maxPayloadBytes?: number;
   now?: () => Date;
+  /**
+   * The tasks this process knows. A task registered here has its args/kwargs checked against its schemas
+   * before anything is written (a mismatch is a ValidationError naming `kwargs.to`); results say `registered`.
+   */
+  registry?: TaskRegistry;
 }
 
 export interface EnqueueResult {
@@ -69,6 +76,8 @@ export interface EnqueueResult {
   specHash: string;
   /** True when an existing active row (or an earlier item of the same batch) was returned. */
   deduplicated: boolean;
+  /** With `opts.registry`: whether the task is registered there (false: unchecked, and another worker must run it). */
+  registered?: boolean;
 }
 
 interface RowPayload {
@@ -109,7 +118,7 @@ export async function enqueueMany(
   const now = (opts.now ?? (() => new Date()))();
   const rows = await Promise.all(
     inputs.map((input, idx) =>
-      prepareRow(input, idx, now, opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, inputs.length > 1),
+      prepareRow(input, idx, now, opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, inputs.length > 1, opts.registry),
     ),
   );
   if (!dedup) rejectInBatchDuplicates(rows);
@@ -129,7 +138,10 @@ export async function enqueueMany(
     for (const r of res.rows) {
       const entry = pending[r.idx]!;
       if (r.result_id === null) retry.push(entry);
-      else results[entry.idx] = { resultId: Number(r.result_id), specHash: entry.row.spec_hash, deduplicated: r.deduplicated };
+      else {
+        results[entry.idx] = { resultId: Number(r.result_id), specHash: entry.row.spec_hash, deduplicated: r.deduplicated };
+        if (opts.registry) results[entry.idx]!.registered = opts.registry.get(entry.row.task_path) !== undefined;
+      }
     }
     pending = retry;
   }
@@ -141,7 +153,7 @@ export async function enqueueMany(
 
 type PreparedRow = Omit<RowPayload, 'idx'>;
 
-async function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes: number, bulk: boolean): Promise<PreparedRow> {
+async function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes: number, bulk: boolean, registry?: TaskRegistry): Promise<PreparedRow> {
   // In a bulk call the field names its item: `[3].kwargs.to`.
   const label = (field: string) => (bulk ? `[${idx}].${field}` : field);
   const parsed = EnqueueInputSchema.safeParse(input);
@@ -150,6 +162,11 @@ async function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes:
     throw new ValidationError(label(issue.path.map(String).join('.') || 'input'), issue.message);
   }
   const v = parsed.data;
+  const def = registry?.get(v.taskPath);
+  if (def) {
+    const checked = checkTaskInput(def, v.args, v.kwargs);
+    if (!checked.ok) throw new ValidationError(label(checked.field), checked.message);
+  }
   const runAfter =
     v.runAfter == null ? null : v.runAfter instanceof Date ? v.runAfter : new Date(now.getTime() + v.runAfter.delaySeconds * 1000);
   const expiresAt = v.expiresAt ?? (v.expiresInSeconds ? new Date(now.getTime() + v.expiresInSeconds * 1000) : null);

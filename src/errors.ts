@@ -45,3 +45,44 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, label: 
   const issue = parsed.error.issues[0]!;
   throw new ValidationError(label(issue.path.map(String).join('.') || 'input'), issue.message);
 }
+
+/** No `task_runs` row has this result_id (or, for a replay by hash, this spec_hash). */
+export class TaskNotFoundError extends ReproqError {
+  override name = 'TaskNotFoundError';
+  constructor(
+    readonly resultId: number | null,
+    readonly specHash: string | null = null,
+  ) {
+    super(resultId !== null ? `task run ${resultId} not found` : `no task run has spec_hash ${specHash}`);
+  }
+}
+
+/** The task exists but its status does not allow the operation (e.g. retrying a task that is not FAILED). */
+export class TaskStateError extends ReproqError {
+  override name = 'TaskStateError';
+  constructor(
+    readonly resultId: number,
+    readonly status: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A replay or retry would make a second READY/RUNNING row with the same spec_hash, which the active-spec
+ * unique index forbids; `activeResultId` is the row in the way.
+ */
+export class ActiveSpecConflictError extends ReproqError {
+  override name = 'ActiveSpecConflictError';
+  constructor(
+    readonly specHash: string,
+    readonly activeResultId: number | null,
+    readonly activeStatus: string | null,
+  ) {
+    super(
+      `task ${activeResultId ?? '?'} with the same spec_hash is still ${activeStatus ?? 'active'}; ` +
+        'only one READY/RUNNING row per spec is allowed: wait for it to finish, or cancel it first',
+    );
+  }
+}

@@ -62,7 +62,8 @@ describe('reproq worker', () => {
     expect(Date.now() - t0).toBeLessThan(8000);
     expect(result.stderr).toMatch(/--queue is deprecated/);
     expect(result.stdout).toMatch(/--payload-mode is ignored/);
-    expect(result.stdout).toMatch(/metrics flags accepted/);
+    // --metrics-port listens (all interfaces, as upstream); a port taken by another process only costs the metrics.
+    expect(result.stdout).toMatch(/"metrics listening".*:9100\/metrics|metrics listener failed/);
     const r = await row<{ status: string; errors_json: { kind: string; message: string }[] }>(t.db, 'SELECT status, errors_json FROM task_runs WHERE result_id = $1', [stuck.resultId]);
     expect(r.status).toBe('READY');
     expect(r.errors_json.at(-1)).toMatchObject({ kind: 'infra_error', message: expect.stringMatching(/shut down/) });

@@ -16,7 +16,18 @@ const ROUTES = [
   ['POST', '/beat'],
   ['POST', '/reclaim'],
   ['POST', '/enqueue'],
-  ['GET', '/tasks/'],
+  ['GET', '/tasks/:id'],
+  ['GET', '/tasks/failed'],
+  ['POST', '/tasks/failed/retry'],
+  ['POST', '/tasks/:id/cancel'],
+  ['POST', '/tasks/:id/retry'],
+  ['POST', '/tasks/:id/replay'],
+  ['GET', '/queues'],
+  ['POST', '/queues/:id/pause'],
+  ['GET', '/periodic'],
+  ['PUT', '/periodic/:id'],
+  ['POST', '/periodic/:id/disable'],
+  ['DELETE', '/periodic/:id'],
   ['GET', '/metrics'],
   ['GET', '/stats'],
   ['GET', '/healthz'],
@@ -25,7 +36,7 @@ const ROUTES = [
 ] as const;
 
 const ascii = fc.stringMatching(/^[\x20-\x7e]{0,40}$/);
-const KEYS = ['queues', 'batchSize', 'concurrency', 'budgetMs', 'olderThanSeconds', 'action', 'limit', 'dryRun', 'taskPath', 'args', 'kwargs', 'queue', 'priority', 'runAfter', 'maxAttempts', 'timeoutSeconds', 'lockKey', 'concurrencyKey', 'concurrencyLimit', 'expiresAt', 'expiresInSeconds', 'metadata'];
+const KEYS = ['queues', 'batchSize', 'concurrency', 'budgetMs', 'olderThanSeconds', 'action', 'limit', 'dryRun', 'taskPath', 'args', 'kwargs', 'queue', 'priority', 'runAfter', 'maxAttempts', 'timeoutSeconds', 'lockKey', 'concurrencyKey', 'concurrencyLimit', 'expiresAt', 'expiresInSeconds', 'metadata', 'reason', 'cronExpr', 'enabled'];
 
 // Values near the edges of each field's domain, plus anything JSON can say.
 const value = fc.oneof(
@@ -86,7 +97,7 @@ describe('fuzzing every route', () => {
 
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...ROUTES), fc.oneof(ascii, fc.nat().map(String)), query, headers, body, async ([method, route], id, q, h, b) => {
-        const path = route === '/tasks/' ? `/tasks/${encodeURIComponent(id)}` : route;
+        const path = route.replace(':id', encodeURIComponent(id));
         const qs = new URLSearchParams(q).toString();
         const withBody = method !== 'GET' && b !== undefined;
         // A length the body does not have is the transport's business, not the app's.

@@ -37,6 +37,11 @@ describe('Vercel', () => {
 
     const got = await taskFn.GET(new Request(`https://app.vercel.app/api/reproq/tasks/${resultId}`, { headers: bearer(TOKEN) }));
     expect(await got.json()).toMatchObject({ status: 'SUCCESSFUL', return_json: { delivered: true, to: 'ada@example.com' } });
+
+    const replayFn = await import('../api/reproq/tasks/[id]/replay.ts');
+    const replayed = await replayFn.POST(new Request(`https://app.vercel.app/api/reproq/tasks/${resultId}/replay`, { method: 'POST', headers: bearer(TOKEN) }));
+    expect(replayed.status).toBe(201);
+    expect(await replayed.json()).toMatchObject({ sourceId: resultId });
   });
 
   it('checks CRON_SECRET when it is set', async () => {

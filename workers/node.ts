@@ -25,6 +25,8 @@ export interface NodeServerOptions {
   logger?: Logger;
   port: number;
   hostname?: string;
+  /** `metrics`: serve only /metrics, /stats and /healthz (the worker's --metrics-addr listener). */
+  only?: 'metrics';
 }
 
 export interface NodeServer {
@@ -70,8 +72,22 @@ export async function tlsOptions(metrics: Config['metrics']): Promise<HttpsOptio
   return options;
 }
 
+/**
+ * Upstream's warning, for a server whose metrics routes anyone who reaches the address can read: no
+ * METRICS_AUTH_TOKEN, no METRICS_ALLOW_CIDRS, no client certificates, and a host other than loopback.
+ */
+export function openMetricsWarning(config: Config, host: string | undefined, port: number): string | undefined {
+  const m = config.metrics;
+  if (m.auth_token || m.allow_cidrs.length > 0 || m.tls_client_ca) return undefined;
+  if (host !== undefined && /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host)) return undefined;
+  return (
+    `/metrics, /stats and /healthz on ${host || '*'}:${port} have no auth and answer anyone who can reach them ` +
+    '(REPROQ_AUTH_TOKEN guards only the operator routes): set METRICS_AUTH_TOKEN or METRICS_ALLOW_CIDRS, or bind to 127.0.0.1'
+  );
+}
+
 export async function startNodeServer(opts: NodeServerOptions): Promise<NodeServer> {
-  assertServable(opts.config);
+  if (opts.only !== 'metrics') assertServable(opts.config);
   const tls = await tlsOptions(opts.config.metrics);
   const app = createApp({
     config: opts.config,
@@ -80,6 +96,7 @@ export async function startNodeServer(opts: NodeServerOptions): Promise<NodeServ
     ops: opts.ops,
     logger: opts.logger,
     connInfo: getConnInfo,
+    only: opts.only,
   });
   let server: ReturnType<typeof serve>;
   const info = await new Promise<AddressInfo>((resolve, reject) => {

@@ -39,6 +39,9 @@ export const VERCEL_MARGIN_MS = 5_000;
 export interface VercelHandlers {
   GET(request: Request): Promise<Response>;
   POST(request: Request): Promise<Response>;
+  /** For the periodic-task routes (PUT and DELETE /periodic/:name). */
+  PUT(request: Request): Promise<Response>;
+  DELETE(request: Request): Promise<Response>;
 }
 
 export function createVercelHandlers(registry: TaskRegistry, options: VercelOptions = {}): VercelHandlers {
@@ -63,5 +66,7 @@ export function createVercelHandlers(registry: TaskRegistry, options: VercelOpti
       return app.fetch(jobPaths.has(pathname) ? new Request(request, { method: 'POST' }) : request);
     },
     POST: async (request) => app.fetch(request),
+    PUT: async (request) => app.fetch(request),
+    DELETE: async (request) => app.fetch(request),
   };
 }

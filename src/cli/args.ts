@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
-import { ReproqError } from '../errors.ts';
+import { ReproqError, ValidationError } from '../errors.ts';
 
 function zodParser<T>(schema: z.ZodType<T>): (value: string) => T {
   return (value) => {
@@ -60,4 +60,13 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}`);
     return value as T;
   };
+}
+
+/** A JSON flag value (`--args '[1]'`); bad JSON names the flag. */
+export function parseJson(flag: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(flag, `not JSON: ${(err as Error).message}`);
+  }
 }

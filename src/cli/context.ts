@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { connect } from '../db/connect.ts';
 import type { Db } from '../db/types.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, ReproqError } from '../errors.ts';
 import { DEBUG_TASKS } from '../tasks/debug.ts';
 import { registryFromModule, type TaskRegistry } from '../tasks/registry.ts';
 import { cliDsn, loadCliConfig, type CliConfig, type FlagSetting } from './config-file.ts';
@@ -72,4 +72,12 @@ export async function withDb<T>(flags: DbFlags, fn: (db: Db) => Promise<T>, cfg?
 /** Prints `value` as one JSON line, or `text` when --json is off. */
 export function output(json: boolean | undefined, value: unknown, text: () => string): void {
   console.log(json ? JSON.stringify(value) : text());
+}
+
+export const NO_SCHEMA_HINT = 'the database has no Reproq schema; run `reproq migrate` (or check --dsn/DATABASE_URL)';
+
+/** After a database error: a database with no task_runs table was never migrated, which says more than the error. */
+export async function assertSchemaPresent(db: Db): Promise<void> {
+  const r = await db.query<{ present: boolean }>(`SELECT to_regclass('task_runs') IS NOT NULL AS present`).catch(() => null);
+  if (r?.rows[0]?.present === false) throw new ReproqError(`relation "task_runs" does not exist: ${NO_SCHEMA_HINT}`);
 }

@@ -1,9 +1,11 @@
 import { CommanderError } from 'commander';
 import { ConfigError, ReproqError, ValidationError } from '../errors.ts';
+import { NO_SCHEMA_HINT } from './context.ts';
 import { buildProgram } from './program.ts';
 
 /** Exit codes follow upstream: 0 ok, 1 runtime or config error, 2 usage error. */
 const program = buildProgram();
+ignoreClosedStdout();
 
 try {
   await program.parseAsync(process.argv);
@@ -31,9 +33,23 @@ function reportError(err: unknown, verbose: boolean): number {
   return 1;
 }
 
+/**
+ * `reproq … | head` closes the pipe before we finish writing: the reader has what it wanted, so the command
+ * goes on without printing (a worker keeps working) instead of dying of an unhandled EPIPE.
+ */
+function ignoreClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+  });
+}
+
 /** One line for the common "cannot reach the database" cases, instead of a driver stack trace. */
 function describeDbError(e: Error & { code?: string; address?: string; port?: number }): string {
   switch (e?.code) {
+    case '42P01':
+      // undefined_table: a database nobody migrated (or the wrong one).
+      return `${e.message}: ${NO_SCHEMA_HINT}`;
     case 'ECONNREFUSED':
       return `cannot reach the database at ${e.address ?? '?'}:${e.port ?? '?'} (connection refused)`;
     case 'ENOTFOUND':

@@ -11,6 +11,7 @@ import { registerEnqueue } from './commands/enqueue.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerPeriodic } from './commands/periodic.ts';
 import { registerPgCron } from './commands/pg-cron.ts';
 import { registerPrune } from './commands/prune.ts';
 import { registerQueueControls } from './commands/queues.ts';
@@ -20,6 +21,7 @@ import { registerServe } from './commands/serve.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerStressTest } from './commands/stress-test.ts';
 import { registerSystemd } from './commands/systemd.ts';
+import { registerTask } from './commands/task.ts';
 import { registerTriage } from './commands/triage.ts';
 import { registerWorker } from './commands/worker.ts';
 
@@ -44,8 +46,10 @@ export function buildProgram(): Command {
     registerBeat,
     registerReclaim,
     registerPgCron,
+    registerPeriodic,
     registerServe,
     registerEnqueue,
+    registerTask,
     registerStatus,
     registerDoctor,
     registerConfig,

@@ -42,6 +42,15 @@ export interface PgDbConfig {
 }
 
 /**
+ * `Db` over one connected node-postgres Client or PoolClient, as the caller holds it: inside the app's own
+ * BEGIN, an enqueue through it commits or rolls back with the app's writes (the outbox pattern). The caller
+ * owns the connection and the transaction: `close()` does nothing, and there is no nested `transaction`.
+ */
+export function pgClientDb(client: pg.ClientBase): Db {
+  return { driver: 'pg', ...statements((c) => client.query(c)), close: async () => {} };
+}
+
+/**
  * `Db` over a node-postgres Pool. A Pool passed in stays the caller's: `close()` does not end it.
  */
 export function pgDb(config: PgDbConfig | pg.Pool): Db {
@@ -59,7 +68,7 @@ export function pgDb(config: PgDbConfig | pg.Pool): Db {
       const client = await pool.connect();
       return inTransaction(client, 'BEGIN', () =>
         // The connection belongs to the transaction and is released when `fn` settles.
-        fn({ driver: 'pg', ...statements((c) => client.query(c)), close: async () => {} }),
+        fn(pgClientDb(client)),
       );
     },
     close: () => (closing ??= owned ? pool.end() : Promise.resolve()),

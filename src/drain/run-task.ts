@@ -3,6 +3,7 @@ import { teeLogger } from '../logger.ts';
 import { appError, cancelledError, infraError, invalidSpec, securityViolation } from '../outcome.ts';
 import { isAllowed } from '../tasks/allowlist.ts';
 import type { AnyTask, TaskContext } from '../tasks/registry.ts';
+import { checkTaskInput } from '../tasks/input.ts';
 import type { BatchContext } from './batch.ts';
 import { type ClaimedRow, type Outcome, fail, retryOrFail, succeed } from './outcomes.ts';
 
@@ -105,13 +106,8 @@ export async function saveLog(row: ClaimedRow, capture: { stdout: string; stderr
 }
 
 function parseInput(def: AnyTask, spec: Record<string, unknown>): { value: { args: unknown; kwargs: unknown } } | { error: string } {
-  const rawArgs = spec.args ?? [];
-  const rawKwargs = spec.kwargs ?? {};
-  const args = def.args ? def.args.safeParse(rawArgs) : { success: true as const, data: rawArgs };
-  if (!args.success) return { error: `args do not match ${def.path}: ${args.error.issues[0]?.message ?? 'invalid'}` };
-  const kwargs = def.kwargs ? def.kwargs.safeParse(rawKwargs) : { success: true as const, data: rawKwargs };
-  if (!kwargs.success) return { error: `kwargs do not match ${def.path}: ${kwargs.error.issues[0]?.message ?? 'invalid'}` };
-  return { value: { args: args.data, kwargs: kwargs.data } };
+  const r = checkTaskInput(def, spec.args ?? [], spec.kwargs ?? {});
+  return r.ok ? { value: r } : { error: `${r.part} do not match ${def.path}: ${r.message}` };
 }
 
 /** `undefined` stores SQL NULL and `null` stores JSON null, as upstream's envelope does. */

@@ -5,7 +5,7 @@ import { every } from 'hono/combine';
 import type { ZodMiniType } from 'zod/mini';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/types.ts';
-import { enqueueMany, type EnqueueInput } from '../enqueue.ts';
+import { enqueueMany, type EnqueueInput, type EnqueueResult } from '../enqueue.ts';
 import { DEFAULT_OPS, type DrainRequest, type JobName, type Ops, type ReclaimRequest, runJob } from '../jobs.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
 import type { TaskRegistry } from '../tasks/registry.ts';
@@ -13,7 +13,8 @@ import { createLimiter, metricsAuth, operatorAuth, type AuthSetup } from './auth
 import { clientIpResolver, type ConnInfoFn } from './client-ip.ts';
 import { errorHandler, jsonError, RETRY_AFTER_SECONDS } from './errors.ts';
 import type { AuthFailureLimiter } from './limiter.ts';
-import { beatRequestSchema, drainRequestSchema, enqueueBodySchema, invalid, queryOf, ReclaimRequestSchema, TaskIdSchema } from './schemas.ts';
+import { beatRequestSchema, drainRequestSchema, enqueueBodySchema, invalid, queryOf, ReclaimRequestSchema } from './schemas.ts';
+import { mountTaskRoutes } from './task-routes.ts';
 
 export { AuthFailureLimiter } from './limiter.ts';
 export type { ConnInfoFn } from './client-ip.ts';
@@ -40,6 +41,8 @@ export interface AppOptions {
   platformBudgetMs?: (c: Context) => number | undefined;
   /** Shared between apps (or given a test clock); default: one per app. */
   limiter?: AuthFailureLimiter;
+  /** `metrics`: only /metrics, /stats and /healthz (a worker's metrics listener). Default: every route. */
+  only?: 'metrics';
 }
 
 type Env = { Variables: { reproqDb: Promise<Db> } };
@@ -86,7 +89,36 @@ export function createApp(opts: AppOptions): Hono<Env> {
     return db;
   };
 
+  routes.get('/healthz', metrics, async (c) => {
+    try {
+      const db = await dbOf(c);
+      await withTimeout(db.query('SELECT 1'), HEALTH_TIMEOUT_MS);
+      return c.text('ok');
+    } catch (err) {
+      // Upstream's answer: no driver message leaks to an unauthenticated prober.
+      log.warn('health check failed', { error: (err as Error)?.message });
+      return c.text('unhealthy', 503, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+    }
+  });
+
+  routes.get('/metrics', metrics, async (c) => {
+    const snapshot = await ops.metrics.collect(await dbOf(c));
+    return c.text(ops.metrics.prometheus(snapshot), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
+
+  routes.get('/stats', metrics, async (c) => {
+    const snapshot = await ops.metrics.collect(await dbOf(c));
+    return c.json(ops.metrics.stats(snapshot) as object);
+  });
+
+  // The worker's metrics listener (upstream's --metrics-addr) serves only the three routes above.
+  if (opts.only === 'metrics') return app;
+
   const job = async (c: Context<Env>, name: JobName, req: DrainRequest & ReclaimRequest) => {
+    if (name === 'drain' && registry.size === 0) {
+      // `reproq serve` without a tasks module: a drain could run nothing (or, with unknown_tasks=fail, fail everything).
+      return jsonError(c, 503, 'no_tasks', 'this server has no tasks module, so it does not drain: start it with --tasks (or REPROQ_TASKS), or drain where the tasks are loaded');
+    }
     const result = await runJob(name, {
       db: await dbOf(c),
       registry,
@@ -122,42 +154,22 @@ export function createApp(opts: AppOptions): Hono<Env> {
 
   routes.post('/enqueue', operator, limitBody, requireJson, zValidator('json', enqueueBodySchema(config.http), invalid), async (c) => {
     const body = c.req.valid('json') as EnqueueInput | EnqueueInput[];
-    const db = await dbOf(c);
-    if (Array.isArray(body)) return c.json({ results: await enqueueMany(db, body) }, 201);
-    const [result] = await enqueueMany(db, [body]);
-    return c.json(result!, 201, { Location: `${config.http.route_prefix}/tasks/${result!.resultId}` });
+    const items = Array.isArray(body) ? body : [body];
+    // Tasks registered here have their arguments checked now (a 400 naming the field) instead of failing later.
+    const results = (await enqueueMany(await dbOf(c), items, { registry })).map((r, i) => withRegistrationNote(r, items[i]!.taskPath));
+    if (Array.isArray(body)) return c.json({ results }, 201);
+    return c.json(results[0]!, 201, { Location: `${config.http.route_prefix}/tasks/${results[0]!.resultId}` });
   });
 
-  routes.get('/tasks/:id', operator, zValidator('param', TaskIdSchema, invalid), async (c) => {
-    const db = await dbOf(c);
-    const res = await db.query(TASK_BY_ID, [c.req.valid('param').id]);
-    const row = res.rows[0];
-    return row ? c.json(row) : jsonError(c, 404, 'not_found', `no task ${c.req.valid('param').id}`, 'id');
-  });
-
-  routes.get('/healthz', metrics, async (c) => {
-    try {
-      const db = await dbOf(c);
-      await withTimeout(db.query('SELECT 1'), HEALTH_TIMEOUT_MS);
-      return c.text('ok');
-    } catch (err) {
-      // Upstream's answer: no driver message leaks to an unauthenticated prober.
-      log.warn('health check failed', { error: (err as Error)?.message });
-      return c.text('unhealthy', 503, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
-    }
-  });
-
-  routes.get('/metrics', metrics, async (c) => {
-    const snapshot = await ops.metrics.collect(await dbOf(c));
-    return c.text(ops.metrics.prometheus(snapshot), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-  });
-
-  routes.get('/stats', metrics, async (c) => {
-    const snapshot = await ops.metrics.collect(await dbOf(c));
-    return c.json(ops.metrics.stats(snapshot) as object);
-  });
+  mountTaskRoutes(routes, { operator, limitBody, requireJson, dbOf, routePrefix: config.http.route_prefix });
 
   return app;
+}
+
+/** An enqueue of a task this process does not have: accepted, but the caller should know nothing checked it. */
+function withRegistrationNote(r: EnqueueResult, taskPath: string): EnqueueResult & { note?: string } {
+  if (r.registered !== false) return r;
+  return { ...r, note: `${taskPath} is not registered in this process: its arguments were not checked, and a worker that has it (another drain, or a Go or Django worker) must run it` };
 }
 
 /** Without a JSON content type the validator would see an empty body; say what is wrong instead. */
@@ -195,12 +207,3 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
-
-/** The row as reproq-django's TaskRun has it; the spec and worker list are left out. */
-const TASK_BY_ID = `
-SELECT result_id, task_path, queue_name, status, priority, attempts, max_attempts, timeout_seconds,
-       enqueued_at, run_after, started_at, last_attempted_at, finished_at, failed_at,
-       return_json, errors_json, last_error, leased_by, leased_until, cancel_requested,
-       lock_key, concurrency_key, expires_at, workflow_id, parent_id, spec_hash, metadata_json
-  FROM task_runs WHERE result_id = $1::bigint`;
-

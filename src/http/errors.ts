@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ConfigError, DuplicateActiveTaskError, ValidationError } from '../errors.ts';
+import { ActiveSpecConflictError, ConfigError, DuplicateActiveTaskError, TaskNotFoundError, TaskStateError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 /** Every error the app sends: `{"error": {"code", "message", "field"?}}`, `field` naming the bad input. */
@@ -43,6 +43,9 @@ export function errorHandler(log: Logger) {
     }
     if (err instanceof ValidationError) return jsonError(c, 400, 'invalid_input', err.message, err.field);
     if (err instanceof DuplicateActiveTaskError) return jsonError(c, 409, 'duplicate_active_task', err.message);
+    if (err instanceof TaskNotFoundError) return jsonError(c, 404, 'not_found', err.message, err.resultId === null ? 'specHash' : 'id');
+    if (err instanceof TaskStateError) return jsonError(c, 409, 'invalid_state', err.message, 'id');
+    if (err instanceof ActiveSpecConflictError) return jsonError(c, 409, 'active_spec_conflict', err.message);
     // The deployment's settings, not the request: say which variable, as a startup failure would.
     if (err instanceof ConfigError) return jsonError(c, 500, 'misconfigured', err.message, err.variable);
     log.error('request failed', { path: c.req.path, method: c.req.method, error: err?.message ?? String(err) });

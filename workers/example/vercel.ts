@@ -7,4 +7,4 @@ import { registryFromModule } from '../../src/tasks/registry.ts';
 import * as tasks from '../../src/demo/tasks.ts';
 import { createVercelHandlers } from '../vercel.ts';
 
-export const { GET, POST } = createVercelHandlers(registryFromModule(tasks), { maxDurationSeconds: 60 });
+export const { GET, POST, PUT, DELETE } = createVercelHandlers(registryFromModule(tasks), { maxDurationSeconds: 60 });

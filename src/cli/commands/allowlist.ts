@@ -19,14 +19,17 @@ export function registerAllowlist(program: Command): void {
     .option('--write', 'set worker.allowed_task_modules in the config file (YAML comments are kept)')
     .option('--json', 'print {tasks, allowed, written} as JSON')
     .action(async (flags: { tasks?: string; config?: string; format: 'env' | 'plain'; showTasks?: boolean; write?: boolean; json?: boolean }) => {
+      // Where to write is checked first: with no config file, the next step is `reproq init`, not the tasks module.
+      const file = flags.write ? findConfigFile(flags.config) : undefined;
+      if (flags.write && file === undefined) {
+        throw new ConfigError('--write', 'no config file to write (reproq.yaml, reproq.toml or .reproq.*): run `reproq init` first, or pass --config FILE');
+      }
       const cfg = commandConfig(flags);
       const registry = await loadTasks(flags.tasks ?? cfg.config.tasks);
       const tasks = registry.paths();
       const allowed = allowListFor(tasks);
       let written: string | null = null;
-      if (flags.write) {
-        const file = findConfigFile(flags.config);
-        if (file === undefined) throw new ConfigError('--config', 'config file not found: pass --config or run `reproq init`');
+      if (file !== undefined) {
         writeAllowList(file, allowed);
         readConfigFile(file); // the rewritten file must still load
         written = file;

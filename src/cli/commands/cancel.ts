@@ -1,16 +1,7 @@
 import type { Command } from 'commander';
-import { ReproqError } from '../../errors.ts';
-import { CANCEL_TASK } from '../../sql/cancelTask.ts';
+import { cancelTask, type CancelResult } from '../../runs/cancel.ts';
 import { resultId } from '../args.ts';
 import { output, withDb, withDbFlags, type DbFlags } from '../context.ts';
-
-interface CancelRow {
-  result_id: number;
-  before: string;
-  after: string;
-  already_requested: boolean;
-  changed: boolean;
-}
 
 export function registerCancel(program: Command): void {
   withDbFlags(
@@ -22,16 +13,21 @@ export function registerCancel(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (flags: DbFlags & { id: number; json?: boolean }) => {
       await withDb(flags, async (db) => {
-        const r = (await db.query<CancelRow>(CANCEL_TASK, [flags.id])).rows[0];
-        if (!r) throw new ReproqError(`task run ${flags.id} not found`);
-        output(flags.json, { resultId: flags.id, before: r.before, after: r.after, changed: r.changed }, () => describe(r));
+        const r = await cancelTask(db, flags.id);
+        output(flags.json, r, () => describe(r));
       });
     });
 }
 
-function describe(r: CancelRow): string {
-  if (r.changed && r.after === 'CANCELLED') return `Cancelled task ${r.result_id} (was ${r.before}).`;
-  if (r.changed) return `Cancel requested for task ${r.result_id} (RUNNING): its worker stops it at the next lease renewal.`;
-  if (r.before === 'RUNNING' && r.already_requested) return `Cancel already requested for task ${r.result_id}.`;
-  return `Task ${r.result_id} is already ${r.before}; nothing to cancel.`;
+function describe(r: CancelResult): string {
+  switch (r.outcome) {
+    case 'cancelled':
+      return `Cancelled task ${r.resultId} (was ${r.before}).`;
+    case 'cancel_requested':
+      return `Cancel requested for task ${r.resultId} (RUNNING): its worker stops it at the next lease renewal.`;
+    case 'already_requested':
+      return `Cancel already requested for task ${r.resultId}.`;
+    case 'already_finished':
+      return `Task ${r.resultId} is already ${r.before}; nothing to cancel.`;
+  }
 }

@@ -2,8 +2,9 @@ import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { envLayer, resolveConfig } from '../../config.ts';
 import type { Db } from '../../db/types.ts';
-import { checkSchema, migrationStatus } from '../../migrate.ts';
+import { checkSchema, EXPECTED_COLUMNS, migrationStatus } from '../../migrate.ts';
 import { isAllowed } from '../../tasks/allowlist.ts';
+import { DEBUG_TASKS } from '../../tasks/debug.ts';
 import type { TaskRegistry } from '../../tasks/registry.ts';
 import { flagLayer, type CliConfig } from '../config-file.ts';
 import { commandConfig, loadTasks, openDatabase, withDbFlags, type DbFlags } from '../context.ts';
@@ -67,7 +68,8 @@ async function runChecks(flags: DoctorFlags): Promise<Check[]> {
 
   let registry: TaskRegistry | undefined;
   const tasksPath = flags.tasks ?? cfg.config.tasks;
-  if (!tasksPath) add('warn', 'no tasks module configured: workers cannot run anything', 'set REPROQ_TASKS, tasks in reproq.yaml, or pass --tasks');
+  // Not a warning: enqueue, beat, reclaim, metrics and `reproq serve` work without one; only drains need it.
+  if (!tasksPath) add('info', 'no tasks module configured: `reproq worker` and `reproq drain` need one', 'set REPROQ_TASKS, tasks in reproq.yaml, or pass --tasks');
   else {
     try {
       registry = await loadTasks(tasksPath);
@@ -92,6 +94,9 @@ async function runChecks(flags: DoctorFlags): Promise<Check[]> {
   try {
     add('ok', `database reachable (${db.driver})`);
     await checkDatabase(db, add);
+  } catch (err) {
+    // A check that cannot run says so; the ones before it are kept.
+    add('error', `database check failed: ${(err as Error).message}`);
   } finally {
     await db.close();
   }
@@ -100,7 +105,9 @@ async function runChecks(flags: DoctorFlags): Promise<Check[]> {
 
 function checkAllowList(registry: TaskRegistry, cfg: CliConfig, add: (l: Level, m: string, f?: string) => void): void {
   const allowed = cfg.config.worker.allowed_task_modules;
-  const uncovered = registry.paths().filter((p) => !isAllowed(p, allowed));
+  // The built-in debug tasks (upstream's reproq_django.tasks.*) are there for stress-test; an allow-list need not admit them.
+  const builtIn = new Set(DEBUG_TASKS.map((t) => t.path));
+  const uncovered = registry.paths().filter((p) => !builtIn.has(p) && !isAllowed(p, allowed));
   const fix = 'reproq allowlist --write (or set ALLOWED_TASK_MODULES)';
   if (uncovered.length > 0) {
     add('warn', `allow-list ${allowed.length ? allowed.join(',') : '(empty: upstream default myapp.tasks.,tasks.)'} rejects ${uncovered.length} registered task(s): ${uncovered.join(', ')}`, fix);
@@ -120,18 +127,29 @@ async function checkDatabase(db: Db, add: (l: Level, m: string, f?: string) => v
   for (const u of status.unknown) add('warn', `migration ${u.name} is recorded but unknown to this version (a newer reproq-edge migrated this database)`);
 
   if (schema.missingColumns.length === 0 && schema.missingTables.length === 0) add('ok', 'tables and columns present');
-  for (const issue of schema.issues) {
+  if (schema.missingTables.length > 0) {
+    add('error', `the database has no Reproq schema: missing ${schema.missingTables.join(', ')}`, 'reproq migrate (or check --dsn/DATABASE_URL)');
+  }
+  // With no table at all, every index, trigger and function is missing too: the line above says it all.
+  const noSchema = schema.missingTables.length === Object.keys(EXPECTED_COLUMNS).length;
+  for (const issue of noSchema ? [] : schema.issues) {
+    if (schema.missingTables.includes(issue.object)) continue; // said once above
     if (issue.object === 'task_runs_task_path_not_empty') continue; // reported below with its state
     add(issue.severity === 'error' ? 'error' : 'warn', `${issue.object}: ${issue.message}`, issue.fix ?? undefined);
   }
   const c = schema.taskPathConstraint;
+  if (schema.missingTables.includes('task_runs')) {
+    // Nothing more to check without the schema.
+    return;
+  }
   if (!c.present) add('error', 'constraint task_runs_task_path_not_empty is missing', 'reproq migrate');
   else if (c.validated) add('ok', 'constraint task_runs_task_path_not_empty validated');
-  else {
-    const rows = c.violatingRows ? `, ${c.violatingRows} row(s) violate it` : ', no row violates it';
-    add('warn', `constraint task_runs_task_path_not_empty is NOT VALID${rows}`, c.fix ?? undefined);
-  }
+  else if (!c.violatingRows) {
+    // Upstream creates it NOT VALID; new rows are checked all the same, and no old row breaks it.
+    add('info', 'constraint task_runs_task_path_not_empty is NOT VALID (upstream creates it so); no row violates it', c.fix ?? undefined);
+  } else add('warn', `constraint task_runs_task_path_not_empty is NOT VALID, ${c.violatingRows} row(s) violate it`, c.fix ?? undefined);
 
+  if (schema.missingTables.length > 0) return;
   const workers = await db.query<{ alive: number; total: number }>(
     `SELECT count(*) FILTER (WHERE last_seen_at >= NOW() - interval '2 minutes')::int AS alive, count(*)::int AS total FROM reproq_workers`,
   );

@@ -4,7 +4,7 @@ import { drain } from '../../drain.ts';
 import { drainOptionsFromConfig } from '../../drain/options.ts';
 import { consoleLogger } from '../../logger.ts';
 import { int, list } from '../args.ts';
-import { commandConfig, loadTasks, output, withDb, withDbFlags, type DbFlags } from '../context.ts';
+import { assertSchemaPresent, commandConfig, loadTasks, output, withDb, withDbFlags, type DbFlags } from '../context.ts';
 import { fileLogSink } from '../logs-dir.ts';
 
 interface DrainFlags extends DbFlags {
@@ -59,6 +59,7 @@ export function registerDrain(program: Command): void {
           { db, registry, logger: consoleLogger({ worker: workerName }), ...(logSink && { logSink }) },
           drainOptionsFromConfig(c, { hostname: hostname() }),
         );
+        if (summary.stoppedBecause === 'db_error') await assertSchemaPresent(db);
         output(flags.json, summary, () => Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' '));
         if (summary.stoppedBecause === 'db_error') process.exitCode = 1;
       }, cfg);

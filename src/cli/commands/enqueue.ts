@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { enqueue } from '../../enqueue.ts';
-import { ValidationError } from '../../errors.ts';
+import { parseJson } from '../args.ts';
 import { withDb, withDbFlags, type DbFlags } from '../context.ts';
 
 interface EnqueueFlags extends DbFlags {
@@ -43,12 +43,4 @@ export function registerEnqueue(program: Command): void {
         console.log(flags.json ? JSON.stringify(r) : `${r.deduplicated ? 'already active as' : 'enqueued as'} result_id ${r.resultId}`);
       });
     });
-}
-
-function parseJson(flag: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ValidationError(flag, `not JSON: ${(err as Error).message}`);
-  }
 }

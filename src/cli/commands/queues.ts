@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { PAUSE_QUEUE } from '../../sql/pauseQueue.ts';
-import { RESUME_QUEUE } from '../../sql/resumeQueue.ts';
+import { pauseQueue, resumeQueue } from '../../queues.ts';
 import { output, withDb, withDbFlags, type DbFlags } from '../context.ts';
 
 /** Upstream's positional form (`pause-queue NAME`); its docs' `--queue NAME` never parsed. */
@@ -15,8 +14,8 @@ export function registerQueueControls(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (queue: string, flags: DbFlags & { reason: string; json?: boolean }) => {
       await withDb(flags, async (db) => {
-        await db.query(PAUSE_QUEUE, [queue, flags.reason]);
-        output(flags.json, { queue, paused: true, reason: flags.reason }, () => `Paused queue ${queue}.`);
+        const r = await pauseQueue(db, queue, { reason: flags.reason });
+        output(flags.json, r, () => `Paused queue ${r.queue}.`);
       });
     });
 
@@ -24,8 +23,8 @@ export function registerQueueControls(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (queue: string, flags: DbFlags & { json?: boolean }) => {
       await withDb(flags, async (db) => {
-        await db.query(RESUME_QUEUE, [queue]);
-        output(flags.json, { queue, paused: false }, () => `Resumed queue ${queue}.`);
+        const r = await resumeQueue(db, queue);
+        output(flags.json, r, () => `Resumed queue ${r.queue}.`);
       });
     });
 }

@@ -1,48 +1,6 @@
 import type { Command } from 'commander';
-import type { Db } from '../../db/types.ts';
-import { QUEUE_COUNTS, STATUS_COUNTS, WORKERS } from '../../sql/statusReport.ts';
+import { statusReport, type StatusReport } from '../../status.ts';
 import { output, withDb, withDbFlags, type DbFlags } from '../context.ts';
-
-interface QueueRow {
-  queue: string;
-  ready: number;
-  due: number;
-  running: number;
-  waiting: number;
-  failed: number;
-  paused: boolean;
-  reason: string | null;
-}
-
-interface WorkerRow {
-  worker_id: string;
-  hostname: string | null;
-  concurrency: number | null;
-  queues: string[];
-  version: string | null;
-  last_seen_at: Date;
-  alive: boolean;
-}
-
-export interface StatusReport {
-  tasks: Record<string, number>;
-  queues: QueueRow[];
-  workers: { alive: number; stale: number; list: WorkerRow[] };
-}
-
-export async function statusReport(db: Db): Promise<StatusReport> {
-  const [counts, queues, workers] = await Promise.all([
-    db.query<{ status: string; n: number }>(STATUS_COUNTS),
-    db.query<QueueRow>(QUEUE_COUNTS),
-    db.query<WorkerRow>(WORKERS),
-  ]);
-  const alive = workers.rows.filter((w) => w.alive).length;
-  return {
-    tasks: Object.fromEntries(counts.rows.map((r) => [r.status, r.n])),
-    queues: queues.rows,
-    workers: { alive, stale: workers.rows.length - alive, list: workers.rows },
-  };
-}
 
 export function registerStatus(program: Command): void {
   withDbFlags(

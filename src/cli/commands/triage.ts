@@ -1,33 +1,22 @@
 import type { Command } from 'commander';
-import { ReproqError, ValidationError } from '../../errors.ts';
-import { TRIAGE_INSPECT } from '../../sql/triageInspect.ts';
-import { TRIAGE_LIST } from '../../sql/triageList.ts';
-import { TRIAGE_RETRY } from '../../sql/triageRetry.ts';
+import { TaskStateError, ValidationError } from '../../errors.ts';
+import { listFailedTasks } from '../../runs/failed.ts';
+import { getTask } from '../../runs/get.ts';
+import { retryFailedTasks, retryTask } from '../../runs/retry.ts';
 import { int, resultId } from '../args.ts';
 import { output, withDb, withDbFlags, type DbFlags } from '../context.ts';
-import { explainActiveSpec } from './replay.ts';
-
-interface FailedRow {
-  result_id: number;
-  queue_name: string;
-  task_path: string;
-  attempts: number;
-  max_attempts: number;
-  last_error: string | null;
-  failed_at: Date | null;
-}
 
 /** Upstream's dead-letter triage: FAILED rows are the DLQ. */
 export function registerTriage(program: Command): void {
   const triage = program.command('triage').description('list, inspect and retry FAILED tasks (the dead-letter queue)');
 
   withDbFlags(triage.command('list').description('FAILED tasks, newest failure first'))
-    .option('--limit <n>', 'rows to show', int(1), 50)
+    .option('--limit <n>', 'rows to show', int(1, 1000), 50)
     .option('--queue <name>', 'only this queue')
     .option('--json', 'print the rows as JSON')
     .action(async (flags: DbFlags & { limit: number; queue?: string; json?: boolean }) => {
       await withDb(flags, async (db) => {
-        const rows = (await db.query<FailedRow>(TRIAGE_LIST, [flags.limit, flags.queue ?? null])).rows;
+        const rows = await listFailedTasks(db, { limit: flags.limit, queue: flags.queue });
         output(flags.json, rows, () =>
           rows.length === 0
             ? 'No failed tasks.'
@@ -43,8 +32,8 @@ export function registerTriage(program: Command): void {
     .option('--json', 'print the row as JSON')
     .action(async (flags: DbFlags & { id: number; json?: boolean }) => {
       await withDb(flags, async (db) => {
-        const r = (await db.query<FailedRow & Record<string, unknown>>(TRIAGE_INSPECT, [flags.id])).rows[0];
-        if (!r) throw new ReproqError(`no FAILED task with result_id ${flags.id}`);
+        const r = await getTask(db, flags.id);
+        if (r.status !== 'FAILED') throw new TaskStateError(r.result_id, r.status, `task ${r.result_id} is ${r.status}, not FAILED (see \`reproq task ${r.result_id}\`)`);
         output(flags.json, r, () =>
           [
             `Result ID: ${r.result_id}`,
@@ -55,7 +44,8 @@ export function registerTriage(program: Command): void {
             `Failed At: ${iso(r.failed_at)}`,
             `Last Error: ${r.last_error ?? ''}`,
             `Logs: ${r.logs_uri ?? ''}`,
-            `Spec JSON: ${JSON.stringify(r.spec_json, null, 2)}`,
+            `Args: ${JSON.stringify(r.args)}`,
+            `Kwargs: ${JSON.stringify(r.kwargs)}`,
             `Errors JSON: ${JSON.stringify(r.errors_json, null, 2)}`,
           ].join('\n'),
         );
@@ -69,18 +59,12 @@ export function registerTriage(program: Command): void {
     .action(async (flags: DbFlags & { id?: number; all?: boolean; json?: boolean }) => {
       if (flags.id === undefined && !flags.all) throw new ValidationError('--id/--all', 'provide --id or --all');
       await withDb(flags, async (db) => {
-        const target = flags.all ? null : flags.id!;
-        let ids: number[];
-        try {
-          ids = (await db.query<{ result_id: number }>(TRIAGE_RETRY, [target])).rows.map((r) => Number(r.result_id));
-        } catch (err) {
-          throw await explainActiveSpec(db, err, null);
-        }
-        output(flags.json, { retried: ids }, () => (ids.length === 0 ? 'No failed tasks updated.' : `Retried ${ids.length} task(s).`));
+        const r = flags.all ? await retryFailedTasks(db) : await retryTask(db, flags.id!);
+        output(flags.json, r, () => (r.retried.length === 0 ? 'No failed tasks updated.' : `Retried ${r.retried.length} task(s).`));
       });
     });
 }
 
-function iso(d: Date | string | null): string {
+export function iso(d: Date | string | null): string {
   return d === null ? '' : new Date(d).toISOString();
 }

@@ -3,11 +3,15 @@ import type { Command } from 'commander';
 import { drain, type DrainSummary } from '../../drain.ts';
 import { drainOptionsFromConfig } from '../../drain/options.ts';
 import { parseDuration } from '../../duration.ts';
-import { ReproqError } from '../../errors.ts';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../db/types.ts';
+import { ConfigError, ReproqError } from '../../errors.ts';
 import { consoleLogger, type Logger } from '../../logger.ts';
 import { checkSchema } from '../../migrate.ts';
 import { reclaim } from '../../reclaim.ts';
 import { TOUCH_WORKER } from '../../sql/touchWorker.ts';
+import { TaskRegistry } from '../../tasks/registry.ts';
+import { openMetricsWarning, startNodeServer, type NodeServer } from '../../../workers/node.ts';
 import { int, list, number } from '../args.ts';
 import type { FlagSetting } from '../config-file.ts';
 import { commandConfig, loadTasks, openDatabase, withDbFlags, type DbFlags } from '../context.ts';
@@ -74,16 +78,16 @@ export function registerWorker(program: Command): void {
     .option('--batch-size <n>', 'tasks claimed per statement (default: 100)', int(1, 1000))
     .option('--unknown-tasks <policy>', 'skip | fail tasks this worker has no handler for (default: skip)')
     .option('--payload-mode <mode>', "accepted for upstream parity and ignored: tasks run in-process, there is no executor payload")
-    .option('--metrics-port <n>', 'accepted: the metrics endpoint is served by `reproq serve`', int(0, 65535))
-    .option('--metrics-addr <host:port>', 'accepted: see --metrics-port')
-    .option('--metrics-auth-token <token>', 'accepted: see --metrics-port')
-    .option('--metrics-allow-cidrs <list>', 'accepted: see --metrics-port', list)
-    .option('--metrics-auth-limit <n>', 'accepted: see --metrics-port', int(1))
-    .option('--metrics-auth-window <duration>', 'accepted: see --metrics-port')
-    .option('--metrics-auth-max-entries <n>', 'accepted: see --metrics-port', int(1))
-    .option('--metrics-tls-cert <file>', 'accepted: see --metrics-port')
-    .option('--metrics-tls-key <file>', 'accepted: see --metrics-port')
-    .option('--metrics-tls-client-ca <file>', 'accepted: see --metrics-port')
+    .option('--metrics-port <n>', 'serve /metrics, /stats and /healthz on this port, all interfaces (--metrics-addr wins)', int(0, 65535))
+    .option('--metrics-addr <host:port>', 'serve /metrics, /stats and /healthz here, e.g. 127.0.0.1:9090 (METRICS_ADDR, metrics.addr)')
+    .option('--metrics-auth-token <token>', 'bearer token (or TUI JWT secret) the metrics routes require (METRICS_AUTH_TOKEN)')
+    .option('--metrics-allow-cidrs <list>', 'client addresses allowed, CIDRs or IPs (METRICS_ALLOW_CIDRS)', list)
+    .option('--metrics-auth-limit <n>', 'failed authentications per client per window before 429 (default: 30)', int(1))
+    .option('--metrics-auth-window <duration>', 'window of --metrics-auth-limit (default: 1m)')
+    .option('--metrics-auth-max-entries <n>', 'clients the limiter tracks (default: 1000)', int(1))
+    .option('--metrics-tls-cert <file>', 'serve HTTPS with this certificate (METRICS_TLS_CERT)')
+    .option('--metrics-tls-key <file>', 'its key (METRICS_TLS_KEY)')
+    .option('--metrics-tls-client-ca <file>', 'require client certificates from this CA (METRICS_TLS_CLIENT_CA)')
     .action(async (flags: WorkerFlags) => {
       try {
         await runWorker(flags);
@@ -104,9 +108,6 @@ async function runWorker(flags: WorkerFlags): Promise<void> {
   const log: Logger = consoleLogger({ worker_id: workerName, role: c.worker.process_role });
   if (flags.queue !== undefined) log.warn('--queue is deprecated; use --queues');
   if (flags.payloadMode !== undefined) log.info('--payload-mode is ignored: tasks run in-process, with no executor payload');
-  if (Object.keys(cfg.sources).some((k) => k.startsWith('metrics.') && cfg.sources[k]!.startsWith('flag:'))) {
-    log.info('metrics flags accepted: this process does not listen; `reproq serve` serves /metrics');
-  }
   const graceMs = parseDuration(c.worker.shutdown_timeout, 'worker.shutdown_timeout');
   const minBackoff = parseDuration(c.worker.poll_min_backoff, 'worker.poll_min_backoff');
   const maxBackoff = Math.max(parseDuration(c.worker.poll_max_backoff, 'worker.poll_max_backoff'), minBackoff);
@@ -119,6 +120,7 @@ async function runWorker(flags: WorkerFlags): Promise<void> {
   const claiming = new AbortController();
   const stopping = new AbortController();
   const timers: NodeJS.Timeout[] = [];
+  let metrics: NodeServer | undefined;
   const onSignal = (signal: string) => {
     if (claiming.signal.aborted) return;
     log.info('shutting down: no new claims; running tasks get the grace period', { signal, grace_ms: graceMs });
@@ -133,6 +135,7 @@ async function runWorker(flags: WorkerFlags): Promise<void> {
     status.set('checking schema…');
     const schema = await checkSchema(db);
     if (!schema.ok) throw new ReproqError(`the database schema is incomplete (${schema.issues[0]?.object}: ${schema.issues[0]?.message}); run \`reproq migrate\``);
+    metrics = await startMetricsListener(cfg.config, db, log);
     status.done(`worker ${workerName} ready: queues ${c.worker.queues.join(',')}, concurrency ${c.worker.concurrency}, ${registry.size} task(s)`);
     timers.push(setInterval(() => void db.query(TOUCH_WORKER, [workerName]).catch((err) => log.warn('worker heartbeat failed', { error: String(err) })), TOUCH_INTERVAL_MS));
     // Upstream's worker reclaims expired leases at startup and then every reclaim_interval_seconds.
@@ -161,8 +164,46 @@ async function runWorker(flags: WorkerFlags): Promise<void> {
   } finally {
     timers.forEach((t) => clearTimeout(t));
     process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
+    await metrics?.close().catch((err: unknown) => log.warn('metrics listener did not close', { error: String(err) }));
     await db.close();
   }
+}
+
+/**
+ * Upstream's metrics server: /metrics, /stats and /healthz on --metrics-addr (or all interfaces on
+ * --metrics-port), with the same token, CIDR, limiter and TLS rules as `reproq serve`. Off when neither is
+ * set, or with LOW_MEMORY_MODE as upstream.
+ */
+async function startMetricsListener(config: Config, db: Db, log: Logger): Promise<NodeServer | undefined> {
+  const { addr, port } = config.metrics;
+  if (!addr && !port) return undefined;
+  if (/^(1|true|yes|on)$/i.test(process.env.LOW_MEMORY_MODE?.trim() ?? '')) {
+    log.info('LOW_MEMORY_MODE: the metrics listener is off');
+    return undefined;
+  }
+  const at = addr ? listenAddress(addr) : { port };
+  let server: NodeServer;
+  try {
+    server = await startNodeServer({ config, registry: new TaskRegistry(), db, logger: log.child({ component: 'metrics' }), port: at.port, hostname: at.host, only: 'metrics' });
+  } catch (err) {
+    // Bad settings stop the worker, as upstream's; a port that cannot be bound only costs the metrics.
+    if (err instanceof ConfigError) throw err;
+    log.error('metrics listener failed; the worker runs without it', { addr: addr || `:${port}`, error: (err as Error).message });
+    return undefined;
+  }
+  const open = openMetricsWarning(config, at.host, server.port);
+  if (open) log.warn(open);
+  log.info('metrics listening', { url: `${server.protocol}://${at.host ?? '0.0.0.0'}:${server.port}/metrics` });
+  return server;
+}
+
+/** Go's listen address: `host:port`, `:port` (all interfaces) or `[v6]:port`. */
+export function listenAddress(addr: string): { host?: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr.trim());
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new ConfigError('metrics.addr', `expected host:port or :port, got ${JSON.stringify(addr)}`);
+  const host = m[1] ?? m[2];
+  return { ...(host && { host }), port };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

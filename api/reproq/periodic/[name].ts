@@ -1,0 +1,1 @@
+export { PUT, DELETE } from '../../../workers/example/vercel.ts';

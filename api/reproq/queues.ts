@@ -1,0 +1,1 @@
+export { GET } from '../../workers/example/vercel.ts';
