@@ -74,8 +74,11 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
   let tasksTimed = 0;
 
   const remaining = () => deadline - clock();
-  // Time a task needs: what tasks took so far (or the floor), plus one step to record it.
-  const taskReserve = () => Math.max(opts.minTaskMs, taskMsAvg) + stepMs;
+  // Time kept at the end of the budget to record the last batch; runs still going then are aborted.
+  const recordMs = () => Math.max(stepMs * 2, 50);
+  // Time a task needs: what tasks took so far (or the floor), plus the time to record it. One rule
+  // for claiming, starting and aborting, so a task is not started only to be aborted.
+  const taskReserve = () => Math.max(opts.minTaskMs, taskMsAvg) + recordMs();
   // Claim what the lanes can start within half a lease (and the budget): a row waits at most that
   // long, so even with failing renewals most rows start under their first lease, and other drains
   // are not kept from rows this one cannot reach. Fast tasks keep full batches.
@@ -180,6 +183,7 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
       deadline,
       claimedAt: t0,
       reserve: taskReserve,
+      recordMs,
       stepMs: () => stepMs,
       summary,
       onTimed(ms) {

@@ -16,7 +16,10 @@ export interface BatchContext {
   deadline: number;
   /** When the step that claimed the batch was sent: the database's lease cannot end before this plus the lease. */
   claimedAt: number;
+  /** Time a task needs to be worth starting: its expected run plus recordMs. */
   reserve: () => number;
+  /** Time kept at the end of the budget to record the batch. */
+  recordMs: () => number;
   stepMs: () => number;
   summary: DrainSummary;
   onTimed(ms: number): void;
@@ -55,7 +58,7 @@ export async function runBatch(rows: ClaimedRow[], bc: BatchContext): Promise<Ou
   // Abort what still runs when only the time to record the batch is left.
   const hardStop = setTimeout(
     () => running.forEach((c) => c.abort(new RunAbort('deadline'))),
-    Math.max(bc.deadline - bc.clock() - Math.max(bc.stepMs() * 2, 50), 0),
+    Math.max(bc.deadline - bc.clock() - bc.recordMs(), 0),
   );
 
   const stopAll = () => running.forEach((c) => c.abort(new RunAbort('shutdown')));
