@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { parseCron } from './cron.ts';
+import { classifyDbError, describeError } from './db/errors.ts';
 import type { Db } from './db/types.ts';
 import { ValidationError, validate } from './errors.ts';
+import { DEFAULT_MAX_PAYLOAD_BYTES, KEY_MAX_CHARS, MAX_ATTEMPTS_MAX, PRIORITY_MAX, PRIORITY_MIN, QUEUE_NAME_MAX_CHARS, TASK_PATH_MAX_CHARS } from './limits.ts';
+import type { Logger } from './logger.ts';
 import { ADVANCE_PERIODIC_TASKS } from './sql/advancePeriodicTasks.ts';
 import { DUE_PERIODIC_TASKS } from './sql/duePeriodicTasks.ts';
 import {
@@ -42,7 +45,7 @@ export type BeatOptions = z.input<typeof BeatOptionsSchema>;
 
 export interface BeatRowError {
   name: string;
-  /** The column at fault: `cron_expr`, `payload_json`, or another spec field. */
+  /** The column at fault: `cron_expr`, `payload_json`, `task_path`, `next_run_at`, ... */
   field: string;
   message: string;
 }
@@ -50,15 +53,21 @@ export interface BeatRowError {
 export interface BeatSummary {
   /** Due rows this tick read. */
   due: number;
-  /** Rows this tick advanced (the others were advanced by a concurrent tick, or failed). */
+  /** Rows this tick advanced; `advanced + lostRace + errors.length = due`. */
   advanced: number;
   /** New task_runs rows. */
   enqueued: number;
   /** Runs not inserted because an active row had the same spec_hash (upstream counts them as done). */
   deduplicated: number;
-  /** Rows a concurrent tick advanced first; this tick enqueued nothing for them. */
+  /**
+   * Rows another writer changed after this tick read them (a concurrent tick or Go beat advanced
+   * them, or they were edited, disabled or deleted); this tick enqueued nothing for them.
+   */
   lostRace: number;
-  /** Rows left as they are because they cannot be scheduled; they stay due and show in metrics. */
+  /**
+   * Rows left as they are because they cannot be scheduled (a bad cron, payload or column, or a
+   * run the database refused); they stay due and show as overdue in metrics.
+   */
   errors: BeatRowError[];
   enqueuedIds: number[];
   roundTrips: number;
@@ -85,6 +94,47 @@ interface DueRow extends RunColumns {
   kwargs_text: string | null;
 }
 
+/**
+ * A row as read: rows written by Django, a Go worker or psql were never validated here, and a
+ * table created outside the migrations may even allow NULLs. `next_run_at` is NULL when no run
+ * can be scheduled at the stored value (`next_run_at_raw`).
+ */
+type StoredRow = { [K in keyof DueRow]: DueRow[K] | null } & { name: string; next_run_at_raw: string | null };
+
+const notNull = { error: (issue: { input?: unknown }) => (issue.input === null ? 'is NULL' : undefined) };
+const text = (max: number) => z.string(notNull).max(max, `is longer than ${max} characters`);
+const int = () => z.number(notNull).int();
+
+/**
+ * What a due row must hold for its run to be storable and runnable: the bounds enqueue applies
+ * (src/limits.ts), and NOT NULL where task_runs needs a value. The pg_cron tick applies the same
+ * rules (sql/pgCronTick.ts). Upstream's normalisations stay: queue_name '' is `default`, and
+ * max_attempts <= 0 is 3.
+ */
+const DueRowSchema = z.object({
+  name: z.string(),
+  next_run_at: z.string(),
+  cron_expr: z.string(notNull),
+  // Blank means ASCII whitespace only, as the pg_cron tick's regex reads it.
+  task_path: text(TASK_PATH_MAX_CHARS).regex(/[^ \t\n\r\f\v]/, 'is empty'),
+  queue_name: text(QUEUE_NAME_MAX_CHARS),
+  priority: int().min(PRIORITY_MIN, `is outside ${PRIORITY_MIN}..${PRIORITY_MAX}`).max(PRIORITY_MAX, `is outside ${PRIORITY_MIN}..${PRIORITY_MAX}`),
+  max_attempts: int().max(MAX_ATTEMPTS_MAX, `is above ${MAX_ATTEMPTS_MAX}`),
+  concurrency_key: text(KEY_MAX_CHARS).nullable(),
+  concurrency_limit: int().min(0, 'is negative'),
+  payload_text: z.string({ error: (issue) => (issue.input === null ? 'is NULL' : undefined) }),
+  args_text: z.string().nullable(),
+  kwargs_text: z.string().nullable(),
+});
+
+/** The row, or a ValidationError naming the column (`payload_text` is reported as `payload_json`). */
+function checkRow(row: StoredRow): DueRow {
+  if (row.next_run_at === null) {
+    throw new ValidationError('next_run_at', row.next_run_at_raw === null ? 'is NULL: the task is never due' : `${row.next_run_at_raw} is not a time a run can be scheduled at`);
+  }
+  return validate(DueRowSchema, row, (path) => (path === 'payload_text' ? 'payload_json' : path));
+}
+
 interface TaskUpdate {
   name: string;
   old_next_run_at: string;
@@ -103,8 +153,9 @@ type Opts = z.output<typeof BeatOptionsSchema>;
 /**
  * One beat tick: enqueue the runs of every due periodic task and advance its `next_run_at`.
  * Two round trips per page of `batchSize` due rows (read, then one conditional write), so any
- * number of concurrent ticks enqueue each run once (see sql/advancePeriodicTasks.ts). A row whose
- * cron expression or payload cannot be used is reported in `errors` and left untouched.
+ * number of concurrent ticks enqueue each run once (see sql/advancePeriodicTasks.ts). Each row is
+ * handled on its own: one whose cron expression, payload or columns cannot be used is reported in
+ * `errors` and left untouched (still due), and the others run.
  */
 export async function beat(db: Db, options: BeatOptions = {}): Promise<BeatSummary> {
   const opts = validate(BeatOptionsSchema, options);
@@ -122,7 +173,8 @@ export async function beat(db: Db, options: BeatOptions = {}): Promise<BeatSumma
     durationMs: 0,
     stoppedBecause: 'done',
   };
-  let after = { nextRunAt: '-infinity', name: '' };
+  // (NULL, name) walks the rows that cannot be scheduled; then (next_run_at, name) the due ones.
+  let after: { nextRunAt: string | null; name: string } = { nextRunAt: null, name: '' };
   // The next run after `now` depends only on the expression: computed once per expression per tick.
   const nextTimes = new Map<string, Date>();
   const nextAfterNow = (expr: string) => {
@@ -130,12 +182,47 @@ export async function beat(db: Db, options: BeatOptions = {}): Promise<BeatSumma
     if (!next) nextTimes.set(expr, (next = parseCron(expr).next(now)));
     return next;
   };
+  const report = (name: string, err: ValidationError) =>
+    summary.errors.push({ name, field: err.field, message: err.message.slice(err.field.length + 2) });
+
+  /**
+   * One statement for the page. Rows were checked before, so the statement should not fail on
+   * one row's data; if it still does, the page is split in halves until the row is alone, and
+   * that row is reported: the others get their runs.
+   */
+  const advance = async (tasks: TaskUpdate[], runs: RunInsert[]): Promise<void> => {
+    let res;
+    try {
+      summary.roundTrips++;
+      res = await db.query<{ advanced: string[]; inserted: number[] }>(ADVANCE_PERIODIC_TASKS, [JSON.stringify(tasks), JSON.stringify(runs)]);
+    } catch (err) {
+      if (classifyDbError(err).kind !== 'data') throw err;
+      if (tasks.length === 1) {
+        const column = (err as { column?: unknown }).column;
+        report(tasks[0]!.name, new ValidationError(typeof column === 'string' ? column : 'row', `the database refused its run: ${describeError(err)}`));
+        return;
+      }
+      const half = new Set(tasks.slice(0, Math.ceil(tasks.length / 2)).map((t) => t.name));
+      await advance(tasks.filter((t) => half.has(t.name)), runs.filter((r) => half.has(r.name)));
+      await advance(tasks.filter((t) => !half.has(t.name)), runs.filter((r) => !half.has(r.name)));
+      return;
+    }
+    const { advanced, inserted } = res.rows[0]!;
+    const won = new Set(advanced);
+    const runsOfWinners = runs.filter((r) => won.has(r.name)).length;
+    summary.advanced += advanced.length;
+    summary.lostRace += tasks.length - advanced.length;
+    summary.enqueued += inserted.length;
+    summary.deduplicated += runsOfWinners - inserted.length;
+    summary.enqueuedIds.push(...inserted.map(Number));
+  };
+
   for (;;) {
     if (Date.now() - started >= opts.budgetMs) {
       summary.stoppedBecause = 'budget';
       break;
     }
-    const page = await db.query<DueRow>(DUE_PERIODIC_TASKS, [now.toISOString(), after.nextRunAt, after.name, opts.batchSize]);
+    const page = await db.query<StoredRow>(DUE_PERIODIC_TASKS, [now.toISOString(), after.nextRunAt, after.name, opts.batchSize]);
     summary.roundTrips++;
     summary.due += page.rows.length;
     if (page.rows.length === 0) break;
@@ -153,37 +240,28 @@ export async function beat(db: Db, options: BeatOptions = {}): Promise<BeatSumma
         return;
       }
       if (!(p.reason instanceof ValidationError)) throw p.reason;
-      const err = p.reason;
-      summary.errors.push({ name: page.rows[i]!.name, field: err.field, message: err.message.slice(err.field.length + 2) });
+      report(page.rows[i]!.name, p.reason);
     });
-    if (tasks.length > 0) {
-      const res = await db.query<{ advanced: string[]; inserted: number[] }>(ADVANCE_PERIODIC_TASKS, [
-        JSON.stringify(tasks),
-        JSON.stringify(runs),
-      ]);
-      summary.roundTrips++;
-      const { advanced, inserted } = res.rows[0]!;
-      const won = new Set(advanced);
-      const runsOfWinners = runs.filter((r) => won.has(r.name)).length;
-      summary.advanced += advanced.length;
-      summary.lostRace += tasks.length - advanced.length;
-      summary.enqueued += inserted.length;
-      summary.deduplicated += runsOfWinners - inserted.length;
-      summary.enqueuedIds.push(...inserted.map(Number));
-    }
+    if (tasks.length > 0) await advance(tasks, runs);
     if (page.rows.length < opts.batchSize) break;
   }
   summary.durationMs = Date.now() - started;
   return summary;
 }
 
+/** Logs each row a tick left due, so an operator sees why a schedule does not run. */
+export function logBeatErrors(summary: Pick<BeatSummary, 'errors'>, log: Logger): void {
+  for (const e of summary.errors) log.warn('Periodic task not scheduled', { name: e.name, field: e.field, error: e.message });
+}
+
 /** The runs a due row gets under the policy, and its new next_run_at; throws ValidationError. */
 async function planRow(
-  row: DueRow,
+  stored: StoredRow,
   now: Date,
   opts: Opts,
   nextAfterNow: (expr: string) => Date,
 ): Promise<{ task: TaskUpdate; runs: RunInsert[] }> {
+  const row = checkRow(stored);
   const { args, kwargs } = rawPayload(row);
   const schedule = parseCron(row.cron_expr);
   const stale = new Date(row.next_run_at);
@@ -219,6 +297,10 @@ async function planRow(
   const runs = await Promise.all(
     times.map(async (time): Promise<RunInsert> => {
       const specText = goPeriodicSpecBytes({ ...fields, scheduledAt: new Date(time) });
+      const bytes = new TextEncoder().encode(specText).byteLength;
+      if (bytes > DEFAULT_MAX_PAYLOAD_BYTES) {
+        throw new ValidationError('payload_json', `the run's spec would be ${bytes} bytes, over the ${DEFAULT_MAX_PAYLOAD_BYTES}-byte payload limit`);
+      }
       return {
         name: row.name,
         spec_hash: await sha256Hex(specText),

@@ -14,6 +14,11 @@ const duration = z.string().regex(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/, 'a dur
 export const ConfigSchema = z
   .object({
     dsn: z.string().min(1).optional(),
+    /**
+     * Named prepared statements on pg and neon-ws connections. Unset: on, unless the DSN says
+     * `pgbouncer=true`. Off behind a transaction-mode pooler that cannot keep them.
+     */
+    prepared_statements: z.boolean().optional(),
     tasks: z.string().min(1).optional(),
     worker: z
       .object({
@@ -106,6 +111,7 @@ type Kind = 'string' | 'list' | 'int' | 'float' | 'bool';
 /** Environment variables and the config key each one sets (upstream's names where they exist). */
 export const ENV_VARS: Readonly<Record<string, { key: string; kind: Kind }>> = {
   DATABASE_URL: { key: 'dsn', kind: 'string' },
+  REPROQ_PREPARED_STATEMENTS: { key: 'prepared_statements', kind: 'bool' },
   REPROQ_TASKS: { key: 'tasks', kind: 'string' },
   WORKER_ID: { key: 'worker.worker_id', kind: 'string' },
   REPROQ_PROCESS_ROLE: { key: 'worker.process_role', kind: 'string' },

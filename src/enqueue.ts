@@ -3,57 +3,48 @@ import type { Db } from './db/types.ts';
 import { DuplicateActiveTaskError, ValidationError } from './errors.ts';
 import { ENQUEUE_BATCH } from './sql/enqueueBatch.ts';
 import { buildSpec } from './spec/build.ts';
+import { DEFAULT_MAX_PAYLOAD_BYTES, INT4_MAX, KEY_MAX_CHARS, MAX_ATTEMPTS_MAX, PRIORITY_MAX, PRIORITY_MIN, QUEUE_NAME_MAX_CHARS, TASK_PATH_MAX_CHARS } from './limits.ts';
 import { canonicalJson, type JsonValue } from './spec/canonical.ts';
 import { sha256Hex } from './spec/hash.ts';
+import { InstantSchema, JsonArraySchema, JsonObjectSchema, OffsetSecondsSchema, RunAfterSchema, storable } from './storable.ts';
 import { checkTaskInput } from './tasks/input.ts';
 import type { TaskRegistry } from './tasks/registry.ts';
 
-/** Django's TASK_MIN_PRIORITY/TASK_MAX_PRIORITY: rows outside it would be rejected by reproq-django. */
-export const PRIORITY_MIN = -100;
-export const PRIORITY_MAX = 100;
-/** Upstream's executor refuses payloads over 1 MiB; refusing them at enqueue loses nothing later. */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
-
-const json: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(json), z.record(z.string(), json)]),
-);
-const optionalKey = z
-  .string()
-  .nullish()
-  .transform((v) => v ?? null);
 /** Queue names as enqueue, the periodic-task schemas and the HTTP routes accept them. */
 export const QueueNameSchema = z
   .string()
   .min(1)
-  .max(200)
+  .max(QUEUE_NAME_MAX_CHARS)
   .regex(/^[A-Za-z0-9_.:\-]+$/, 'queue names use letters, digits and . _ : -');
 
-/** Either an instant (Date or ISO string) or a delay from now. */
-const runAfter = z.union([
-  z.coerce.date().refine((d) => !Number.isNaN(d.getTime()), 'invalid date'),
-  z.object({ delaySeconds: z.number().finite().min(0) }).strict(),
-]);
+const optionalKey = storable(z.string().max(KEY_MAX_CHARS, `is longer than ${KEY_MAX_CHARS} characters`))
+  .nullish()
+  .transform((v) => v ?? null);
 
+/**
+ * Every value is checked before anything is sent (src/storable.ts): what PostgreSQL cannot store
+ * or Django cannot read back is a ValidationError naming the field, never a database error.
+ */
 export const EnqueueInputSchema = z
   .object({
-    taskPath: z.string().trim().min(1, 'task_path must not be empty').max(500),
-    args: z.array(json).default([]),
-    kwargs: z.record(z.string(), json).default({}),
+    taskPath: storable(z.string().trim().min(1, 'task_path must not be empty').max(TASK_PATH_MAX_CHARS)),
+    args: JsonArraySchema.default([]),
+    kwargs: JsonObjectSchema.default({}),
     queue: QueueNameSchema.default('default'),
     priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).default(0),
-    runAfter: runAfter.nullish(),
-    maxAttempts: z.number().int().min(1).max(1000).default(3),
+    runAfter: RunAfterSchema.nullish(),
+    maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_MAX).default(3),
     timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(900),
     lockKey: optionalKey,
     concurrencyKey: optionalKey.transform((v) => (v !== null && v.trim() === '' ? null : v)),
-    concurrencyLimit: z.number().int().min(0).default(0),
-    expiresAt: z.coerce.date().nullish(),
-    expiresInSeconds: z.number().finite().positive().nullish(),
-    metadata: z.record(z.string(), json).default({}),
+    concurrencyLimit: z.number().int().min(0).max(INT4_MAX).default(0),
+    expiresAt: InstantSchema.nullish(),
+    expiresInSeconds: OffsetSecondsSchema.positive().nullish(),
+    metadata: JsonObjectSchema.default({}),
     takesContext: z.boolean().default(false),
-    backendAlias: z.string().min(1).default('default'),
-    codeRef: z.string().nullish(),
-    pipLockHash: z.string().nullish(),
+    backendAlias: storable(z.string().min(1).max(QUEUE_NAME_MAX_CHARS)).default('default'),
+    codeRef: storable(z.string()).nullish(),
+    pipLockHash: storable(z.string()).nullish(),
   })
   .strict();
 
@@ -193,11 +184,9 @@ async function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes:
     if (err instanceof ValidationError) throw new ValidationError(label(err.field), err.message.slice(err.field.length + 2));
     throw err;
   }
-  // jsonb cannot store U+0000; refuse it here rather than fail the whole batch at insert.
-  if (canonical.includes('\\u0000')) throw new ValidationError(label('args'), 'strings must not contain U+0000');
-  const bytes = new TextEncoder().encode(canonical).byteLength;
-  if (bytes > maxBytes) {
-    throw new ValidationError(label('args'), `payload is ${bytes} bytes, over the ${maxBytes}-byte limit`);
+  for (const [field, text] of [['args', canonical], ['metadata', JSON.stringify(v.metadata)]] as const) {
+    const bytes = new TextEncoder().encode(text).byteLength;
+    if (bytes > maxBytes) throw new ValidationError(label(field), `payload is ${bytes} bytes, over the ${maxBytes}-byte limit`);
   }
   return {
     spec_hash: await sha256Hex(canonical),
@@ -234,6 +223,3 @@ function translateInsertError(err: unknown, sent: readonly { spec_hash: string }
   }
   return err;
 }
-
-/** Shared with the periodic-task schemas, so a schedule accepts what an enqueue accepts. */
-export { json as JsonValueSchema };

@@ -11,30 +11,30 @@ export class ReproqError extends Error {
 /** Bad input from a caller: the `field` is the dotted path of the offending value. */
 export class ValidationError extends ReproqError {
   override name = 'ValidationError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+  constructor(field: string, message: string) {
     super(`${field}: ${message}`);
+    this.field = field;
   }
 }
 
 /** Bad configuration: `variable` names the env var, flag or file key it came from. */
 export class ConfigError extends ReproqError {
   override name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(`${variable}: ${message}`);
+    this.variable = variable;
   }
 }
 
 /** Enqueue with dedup switched off hit an active row with the same spec_hash. */
 export class DuplicateActiveTaskError extends ReproqError {
   override name = 'DuplicateActiveTaskError';
-  constructor(readonly specHash: string) {
+  readonly specHash: string;
+  constructor(specHash: string) {
     super(`an active (READY/RUNNING) task with spec_hash ${specHash} exists and dedup is off`);
+    this.specHash = specHash;
   }
 }
 
@@ -49,23 +49,24 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, label: 
 /** No `task_runs` row has this result_id (or, for a replay by hash, this spec_hash). */
 export class TaskNotFoundError extends ReproqError {
   override name = 'TaskNotFoundError';
-  constructor(
-    readonly resultId: number | null,
-    readonly specHash: string | null = null,
-  ) {
+  readonly resultId: number | null;
+  readonly specHash: string | null;
+  constructor(resultId: number | null, specHash: string | null = null) {
     super(resultId !== null ? `task run ${resultId} not found` : `no task run has spec_hash ${specHash}`);
+    this.resultId = resultId;
+    this.specHash = specHash;
   }
 }
 
 /** The task exists but its status does not allow the operation (e.g. retrying a task that is not FAILED). */
 export class TaskStateError extends ReproqError {
   override name = 'TaskStateError';
-  constructor(
-    readonly resultId: number,
-    readonly status: string,
-    message: string,
-  ) {
+  readonly resultId: number;
+  readonly status: string;
+  constructor(resultId: number, status: string, message: string) {
     super(message);
+    this.resultId = resultId;
+    this.status = status;
   }
 }
 
@@ -75,14 +76,16 @@ export class TaskStateError extends ReproqError {
  */
 export class ActiveSpecConflictError extends ReproqError {
   override name = 'ActiveSpecConflictError';
-  constructor(
-    readonly specHash: string,
-    readonly activeResultId: number | null,
-    readonly activeStatus: string | null,
-  ) {
+  readonly specHash: string;
+  readonly activeResultId: number | null;
+  readonly activeStatus: string | null;
+  constructor(specHash: string, activeResultId: number | null, activeStatus: string | null) {
     super(
       `task ${activeResultId ?? '?'} with the same spec_hash is still ${activeStatus ?? 'active'}; ` +
         'only one READY/RUNNING row per spec is allowed: wait for it to finish, or cancel it first',
     );
+    this.specHash = specHash;
+    this.activeResultId = activeResultId;
+    this.activeStatus = activeStatus;
   }
 }

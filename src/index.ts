@@ -4,7 +4,7 @@ export { executorDb, templateDb, type SqlExecutor, type SqlTag, type ExecutorRes
 export { enqueue, enqueueMany, EnqueueInputSchema, type EnqueueInput, type EnqueueResult, type EnqueueOptions } from './enqueue.ts';
 export { drain, DrainOptionsSchema, type DrainOptions, type DrainSummary, type DrainDeps, type TaskLog } from './drain.ts';
 export { defineTask, TaskRegistry, registryFromModule, type TaskDefinition, type TaskContext } from './tasks/registry.ts';
-export { isAllowed, parseAllowList, allowListFor } from './tasks/allowlist.ts';
+export { isAllowed, mayRun, parseAllowList, allowListFor, allowListReport, warnAllowList, type AllowListReport } from './tasks/allowlist.ts';
 export { retryDelaySeconds, DEFAULT_RETRY_POLICY, type RetryPolicy } from './backoff.ts';
 export {
   ReproqError,
@@ -38,6 +38,7 @@ export { pauseQueue, resumeQueue, type QueueControl } from './queues.ts';
 export { statusReport, type StatusReport, type QueueStatus, type WorkerStatus } from './status.ts';
 export { consoleLogger, silentLogger, type Logger } from './logger.ts';
 export { VERSION } from './version.ts';
+export { configFromEnv, effectiveDsn, ConfigSchema, type Config } from './config.ts';
 export { beat, BeatOptionsSchema, MisfirePolicySchema, type BeatOptions, type BeatSummary, type BeatRowError, type MisfirePolicy } from './beat.ts';
 export {
   upsertPeriodicTask,

@@ -1,4 +1,4 @@
-import { beat } from './beat.ts';
+import { beat, logBeatErrors, type BeatRowError } from './beat.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/types.ts';
 import { drain, type DrainSummary } from './drain.ts';
@@ -21,7 +21,8 @@ export type JobName = (typeof JOB_NAMES)[number];
  * use it. `DEFAULT_OPS` is the real modules; tests (or an app with its own metrics) pass others.
  */
 export interface Ops {
-  beat(db: Db, options: { budgetMs: number }): Promise<object>;
+  /** `errors`, when the result has them, are the rows the tick left due; runJob logs them. */
+  beat(db: Db, options: { budgetMs: number }): Promise<object & { errors?: BeatRowError[] }>;
   reclaim(db: Db, options: ReclaimRequest): Promise<object>;
   metrics: {
     collect(db: Db): Promise<unknown>;
@@ -102,7 +103,9 @@ export async function runJob(job: JobName, deps: JobDeps, req: DrainRequest & Re
       return { job, summary: await runDrain(deps, req) };
     case 'beat': {
       const budgetMs = jobBudgetMs(deps.config, req.budgetMs, deps.platformBudgetMs);
-      return { job, summary: await (deps.ops ?? DEFAULT_OPS).beat(deps.db, { budgetMs }) };
+      const summary = await (deps.ops ?? DEFAULT_OPS).beat(deps.db, { budgetMs });
+      if (deps.logger && summary.errors) logBeatErrors({ errors: summary.errors }, deps.logger);
+      return { job, summary };
     }
     case 'reclaim': {
       const { olderThanSeconds, action, limit, dryRun } = req;

@@ -9,6 +9,7 @@
  * Every migration file is idempotent and safe on a database that upstream Reproq (Go baseline, Django
  * `migrate-worker` or Django `migrate`) already created; the record table only saves re-running them.
  */
+import { describeError } from './db/errors.ts';
 import type { Db } from './db/types.ts';
 import { ReproqError } from './errors.ts';
 
@@ -45,16 +46,18 @@ export class MigrationError extends ReproqError {
 /** An applied migration's file changed after it was applied. */
 export class MigrationChecksumError extends MigrationError {
   override name = 'MigrationChecksumError';
-  constructor(
-    readonly migration: string,
-    readonly appliedChecksum: string,
-    readonly fileChecksum: string,
-  ) {
+  readonly migration: string;
+  readonly appliedChecksum: string;
+  readonly fileChecksum: string;
+  constructor(migration: string, appliedChecksum: string, fileChecksum: string) {
     super(
       `migration ${migration} was applied with checksum ${appliedChecksum}, but its file now has checksum ` +
         `${fileChecksum}. Applied migrations must not be edited: restore the file and put the change in a new ` +
         `migration (if the edit is cosmetic only, set reproq_edge_migrations.checksum to the new value by hand).`,
     );
+    this.migration = migration;
+    this.appliedChecksum = appliedChecksum;
+    this.fileChecksum = fileChecksum;
   }
 }
 
@@ -88,8 +91,10 @@ async function resolveMigrations(given: readonly Migration[] | undefined): Promi
     list = given;
   } else {
     try {
-      // Not a literal specifier, so bundlers for Workers do not pull node:fs in.
-      const url = new URL('./migrations/list.ts', import.meta.url).href;
+      // Not a literal specifier, so bundlers for Workers do not pull node:fs in. Same extension
+      // as this module: .ts from the sources, .js from dist/.
+      const ext = /\.[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? '.js';
+      const url = new URL(`./migrations/list${ext}`, import.meta.url).href;
       const mod = (await import(/* @vite-ignore */ url)) as { loadMigrations(): Promise<Migration[]> };
       list = await mod.loadMigrations();
     } catch (err) {
@@ -271,7 +276,7 @@ async function runScript(db: Db, m: Migration, useExec: boolean): Promise<void> 
     try {
       await db.exec(m.sql);
     } catch (err) {
-      throw new MigrationError(`migration ${m.name} failed: ${errorMessage(err)}`, { cause: err });
+      throw new MigrationError(`migration ${m.name} failed: ${describeError(err)}`, { cause: err });
     }
     return;
   }
@@ -282,16 +287,13 @@ async function runScript(db: Db, m: Migration, useExec: boolean): Promise<void> 
     } catch (err) {
       const head = statement.split('\n').find((line) => line.trim() && !line.trim().startsWith('--')) ?? '';
       throw new MigrationError(
-        `migration ${m.name} failed at statement ${i + 1}/${statements.length} (${head.trim().slice(0, 80)}): ${errorMessage(err)}`,
+        `migration ${m.name} failed at statement ${i + 1}/${statements.length} (${head.trim().slice(0, 80)}): ${describeError(err)}`,
         { cause: err },
       );
     }
   }
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Splits a script into statements at top-level semicolons, skipping `--` and (nested) block comments, quoted
@@ -550,8 +552,8 @@ export interface SchemaReport {
     violatingRows: number | null;
     fix: string | null;
   };
-  /** This package's own additions (0002). */
-  extras: { claimRankFunction: boolean; claimRankIndex: boolean };
+  /** This package's own additions (0002, 0004, 0005). */
+  extras: { claimRankFunction: boolean; claimRankIndex: boolean; claimKeysFunction: boolean; runningWorkflowsIndex: boolean };
   issues: SchemaIssue[];
 }
 
@@ -732,13 +734,26 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
     }
   }
 
-  const extras = await db.query<{ fn: boolean; idx: boolean }>(
+  const extras = await db.query<{ fn: boolean; idx: boolean; keys: boolean; running: boolean }>(
     `SELECT to_regprocedure('reproq_claim_rank(integer, timestamp with time zone, double precision)') IS NOT NULL AS fn,
-            to_regclass('idx_task_runs_claim_rank') IS NOT NULL AS idx`,
+            to_regclass('idx_task_runs_claim_rank') IS NOT NULL AS idx,
+            to_regprocedure('reproq_claim_keys(text, text, integer, bigint)') IS NOT NULL AS keys,
+            to_regclass('idx_workflow_runs_running') IS NOT NULL AS running`,
   );
-  const x = extras.rows[0] ?? { fn: false, idx: false };
+  const x = extras.rows[0] ?? { fn: false, idx: false, keys: false, running: false };
   if (!x.fn || !x.idx) {
     issues.push({ severity: 'warning', object: 'idx_task_runs_claim_rank', message: 'aged-claim index (0002) is missing', fix: migrateFix });
+  }
+  if (!x.keys) {
+    issues.push({
+      severity: 'error',
+      object: 'reproq_claim_keys()',
+      message: 'function is missing (0004): every drain step calls it, so drains fail until it exists',
+      fix: migrateFix,
+    });
+  }
+  if (!x.running) {
+    issues.push({ severity: 'warning', object: 'idx_workflow_runs_running', message: 'index for the workflow sweep (0005) is missing', fix: migrateFix });
   }
 
   return {
@@ -755,7 +770,7 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
       violatingRows,
       fix: constraintFix,
     },
-    extras: { claimRankFunction: x.fn, claimRankIndex: x.idx },
+    extras: { claimRankFunction: x.fn, claimRankIndex: x.idx, claimKeysFunction: x.keys, runningWorkflowsIndex: x.running },
     issues,
   };
 }

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { CronExpressionError, parseCron } from './cron.ts';
 import type { Db } from './db/types.ts';
-import { JsonValueSchema, PRIORITY_MAX, PRIORITY_MIN, QueueNameSchema } from './enqueue.ts';
+import { QueueNameSchema } from './enqueue.ts';
+import { DEFAULT_MAX_PAYLOAD_BYTES, INT4_MAX, KEY_MAX_CHARS, MAX_ATTEMPTS_MAX, PRIORITY_MAX, PRIORITY_MIN, TASK_PATH_MAX_CHARS } from './limits.ts';
+import { InstantSchema, JsonArraySchema, JsonObjectSchema, storable } from './storable.ts';
 import { ValidationError, validate } from './errors.ts';
+import { goPeriodicSpecBytes } from './spec/periodic.ts';
 import { UPSERT_PERIODIC_TASKS } from './sql/upsertPeriodicTasks.ts';
 
 /**
@@ -12,7 +15,7 @@ import { UPSERT_PERIODIC_TASKS } from './sql/upsertPeriodicTasks.ts';
  */
 export const PeriodicTaskInputSchema = z
   .object({
-    name: z.string().trim().min(1, 'name must not be empty').max(200),
+    name: storable(z.string().trim().min(1, 'name must not be empty').max(200)),
     cronExpr: z.string().superRefine((expr, ctx) => {
       try {
         parseCron(expr);
@@ -21,17 +24,17 @@ export const PeriodicTaskInputSchema = z
         ctx.addIssue({ code: 'custom', message: err.message.replace(/^cron_expr: /, '') });
       }
     }),
-    taskPath: z.string().trim().min(1, 'task_path must not be empty').max(500),
-    args: z.array(JsonValueSchema).default([]),
-    kwargs: z.record(z.string(), JsonValueSchema).default({}),
+    taskPath: storable(z.string().trim().min(1, 'task_path must not be empty').max(TASK_PATH_MAX_CHARS)),
+    args: JsonArraySchema.default([]),
+    kwargs: JsonObjectSchema.default({}),
     queue: QueueNameSchema.default('default'),
     priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).default(0),
-    maxAttempts: z.number().int().min(1).max(1000).default(3),
-    concurrencyKey: z.string().min(1).nullish().transform((v) => v ?? null),
-    concurrencyLimit: z.number().int().min(0).default(0),
+    maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_MAX).default(3),
+    concurrencyKey: storable(z.string().min(1).max(KEY_MAX_CHARS)).nullish().transform((v) => v ?? null),
+    concurrencyLimit: z.number().int().min(0).max(INT4_MAX).default(0),
     enabled: z.boolean().default(true),
-    /** The first run; default: the first cron time after now. */
-    nextRunAt: z.date().optional(),
+    /** The first run; default: the first cron time after now. A Date or ISO-8601 text with an offset. */
+    nextRunAt: InstantSchema.optional(),
   })
   .strict();
 
@@ -159,7 +162,15 @@ async function writeTasks(
 ): Promise<{ task: PeriodicTask; inserted: boolean }[] & { disabled: string[] }> {
   const now = opts.now ?? new Date();
   const rows = inputs.map((input, i) => {
-    const v = validate(PeriodicTaskInputSchema, input, (path) => (inputs.length > 1 ? `[${i}].${path}` : path));
+    const label = (path: string) => (inputs.length > 1 ? `[${i}].${path}` : path);
+    const v = validate(PeriodicTaskInputSchema, input, label);
+    const nextRunAt = v.nextRunAt ?? parseCron(v.cronExpr).next(now);
+    // The beat refuses a run whose spec is over the payload limit: refuse the schedule now instead.
+    const spec = goPeriodicSpecBytes({ ...v, queueName: v.queue, periodicName: v.name, scheduledAt: nextRunAt });
+    const bytes = new TextEncoder().encode(spec).byteLength;
+    if (bytes > DEFAULT_MAX_PAYLOAD_BYTES) {
+      throw new ValidationError(label('args'), `a run's spec would be ${bytes} bytes, over the ${DEFAULT_MAX_PAYLOAD_BYTES}-byte payload limit`);
+    }
     return {
       name: v.name,
       cron_expr: v.cronExpr,
@@ -170,7 +181,7 @@ async function writeTasks(
       max_attempts: v.maxAttempts,
       concurrency_key: v.concurrencyKey,
       concurrency_limit: v.concurrencyLimit,
-      next_run_at: (v.nextRunAt ?? parseCron(v.cronExpr).next(now)).toISOString(),
+      next_run_at: nextRunAt.toISOString(),
       enabled: v.enabled,
     };
   });

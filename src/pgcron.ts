@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeError } from './db/errors.ts';
 import type { Db } from './db/types.ts';
 import { ReproqError, validate } from './errors.ts';
 import { PG_CRON_FUNCTION_SIGNATURES, PG_CRON_FUNCTIONS } from './sql/pgCronTick.ts';
@@ -36,11 +37,10 @@ export interface PgCronResult {
 /** pg_cron cannot be used here; `reason` tells whether it is missing or failed to load. */
 export class PgCronUnavailableError extends ReproqError {
   override name = 'PgCronUnavailableError';
-  constructor(
-    readonly reason: 'not_available' | 'cannot_enable',
-    message: string,
-  ) {
+  readonly reason: 'not_available' | 'cannot_enable';
+  constructor(reason: 'not_available' | 'cannot_enable', message: string) {
     super(message);
+    this.reason = reason;
   }
 }
 
@@ -93,7 +93,7 @@ async function ensurePgCron(db: Db, dryRun: boolean): Promise<string | null> {
   } catch (err) {
     throw new PgCronUnavailableError(
       'cannot_enable',
-      `could not enable pg_cron (${(err as Error).message}); it must be in shared_preload_libraries, and created ` +
+      `could not enable pg_cron (${describeError(err)}); it must be in shared_preload_libraries, and created ` +
         'in the database named by cron.database_name',
     );
   }

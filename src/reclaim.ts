@@ -4,6 +4,7 @@ import { validate } from './errors.ts';
 import { PRUNE_EXPIRED } from './sql/pruneExpired.ts';
 import { PRUNE_WORKERS } from './sql/pruneWorkers.ts';
 import { RECLAIM_EXPIRED_LEASES } from './sql/reclaimExpiredLeases.ts';
+import { SWEEP_STRANDED_DEPENDANTS } from './sql/sweepStrandedDependants.ts';
 
 /**
  * Maintenance beside the drain: reclaim expired leases, prune expired tasks and stale worker
@@ -32,23 +33,52 @@ export interface ReclaimSummary {
   requeued: number;
   failed: number;
   ids: number[];
+  /**
+   * Waiting tasks ended because a task they depended on ended without success: dependants of the
+   * tasks this reclaim failed, and dependants other clients left stranded (the sweep).
+   */
+  dependantsEnded: number;
+  /** Chord callbacks released because their workflow had missed counting a member's success (the sweep). */
+  callbacksReleased: number;
   dryRun: boolean;
 }
 
+/**
+ * Django writes a chord in several statements outside a transaction: a parentless WAITING row, or a
+ * chord's count, younger than this may still be on its way, so the sweep leaves it alone.
+ */
+const STRANDED_GRACE_SECONDS = 300;
+
+/**
+ * Reclaims expired leases, then ends the workflow tasks other clients left waiting for ever
+ * (src/sql/sweepStrandedDependants.ts); two statements, skipped together in a dry run.
+ */
 export async function reclaim(db: Db, options: ReclaimOptions = {}): Promise<ReclaimSummary> {
   const o = validate(ReclaimOptionsSchema, options);
-  const res = await db.query<{ result_id: string | number; status: string | null }>(RECLAIM_EXPIRED_LEASES, [
+  const res = await db.query<{ result_id: string | number; status: string | null; dependants: number }>(RECLAIM_EXPIRED_LEASES, [
     o.olderThanSeconds,
     o.includeNullLease,
     o.limit || null,
     o.action,
     o.dryRun,
   ]);
+  let dependantsEnded = res.rows[0]?.dependants ?? 0;
+  let callbacksReleased = 0;
+  if (!o.dryRun) {
+    const sweep = await db.query<{ orphaned: number; ended: number; released: number }>(SWEEP_STRANDED_DEPENDANTS, [
+      o.limit || null,
+      STRANDED_GRACE_SECONDS,
+    ]);
+    dependantsEnded += sweep.rows[0]!.orphaned + sweep.rows[0]!.ended;
+    callbacksReleased = sweep.rows[0]!.released;
+  }
   return {
     matched: res.rows.length,
     requeued: res.rows.filter((r) => r.status === 'READY').length,
     failed: res.rows.filter((r) => r.status === 'FAILED').length,
     ids: res.rows.map((r) => Number(r.result_id)),
+    dependantsEnded,
+    callbacksReleased,
     dryRun: o.dryRun,
   };
 }
@@ -61,14 +91,17 @@ export type PruneExpiredOptions = z.input<typeof PruneExpiredOptionsSchema>;
 export interface PruneExpiredSummary {
   matched: number;
   deleted: number;
+  /** Waiting tasks ended because a task they depended on was deleted before it succeeded. */
+  dependantsEnded: number;
   dryRun: boolean;
 }
 
-/** Deletes tasks past `expires_at` that are not RUNNING (upstream's `prune expired`). */
+/** Deletes tasks past `expires_at` that are not RUNNING (upstream's `prune expired`), ending what waits on them. */
 export async function pruneExpired(db: Db, options: PruneExpiredOptions = {}): Promise<PruneExpiredSummary> {
   const o = validate(PruneExpiredOptionsSchema, options);
-  const res = await db.query<{ matched: number; deleted: number }>(PRUNE_EXPIRED, [o.limit || null, o.dryRun]);
-  return { ...res.rows[0]!, dryRun: o.dryRun };
+  const res = await db.query<{ matched: number; deleted: number; dependants: number }>(PRUNE_EXPIRED, [o.limit || null, o.dryRun]);
+  const r = res.rows[0]!;
+  return { matched: r.matched, deleted: r.deleted, dependantsEnded: r.dependants, dryRun: o.dryRun };
 }
 
 export const PruneWorkersOptionsSchema = z

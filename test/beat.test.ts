@@ -1,12 +1,15 @@
+import pg from 'pg';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { beat } from '../src/beat.ts';
 import type { Db } from '../src/db/types.ts';
 import { ValidationError } from '../src/errors.ts';
 import { collectMetrics } from '../src/metrics/collect.ts';
+import { renderPrometheus, renderStats } from '../src/metrics/index.ts';
 import { deletePeriodicTask, listPeriodicTasks, setPeriodicEnabled, syncRecurring, upsertPeriodicTask } from '../src/periodic.ts';
 import { goPeriodicSpecBytes, goPeriodicSpecHash, RawJson } from '../src/spec/periodic.ts';
 import { QUEUE_DRIVERS, useTestDb } from './support/db.ts';
-import { countingDb, row } from './support/queue.ts';
+import { allowNulls, BAD_PERIODIC_ROWS, insertPeriodicRows, storedNextRunAt } from './support/periodic.ts';
+import { countingDb, row, waitFor } from './support/queue.ts';
 
 const T0 = new Date('2026-03-02T12:00:00Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
@@ -82,6 +85,95 @@ describe.each(QUEUE_DRIVERS)('beat on %s', (driver) => {
       [minutes(5).toISOString()],
     );
     expect(counts).toEqual({ runs: 1000, distinct_names: 1000, advanced: 1000 });
+  });
+
+  it('one row with task_path = \'\' among 500 due: 500 runs, and the row is reported and left due', async () => {
+    await insertPeriodicRows(db, 500, [BAD_PERIODIC_ROWS.find((b) => b.name === 'bad_task_path_empty')!]);
+    const before = await storedNextRunAt(db);
+    const s = await beat(db, { batchSize: 100 });
+    expect(s).toMatchObject({ due: 501, advanced: 500, enqueued: 500, lostRace: 0 });
+    expect(s.errors).toEqual([{ name: 'bad_task_path_empty', field: 'task_path', message: 'is empty' }]);
+    expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(500);
+    expect(await storedNextRunAt(db)).toEqual(before);
+    // The next tick finds only the bad row, and reports it again.
+    expect(await beat(db)).toMatchObject({ due: 1, enqueued: 0, errors: [{ name: 'bad_task_path_empty' }] });
+  });
+
+  it(`each of ${BAD_PERIODIC_ROWS.length} kinds of bad row is reported with its column and left as it was; the good rows all run`, async () => {
+    await allowNulls(db);
+    await insertPeriodicRows(db, 40, BAD_PERIODIC_ROWS);
+    const before = await storedNextRunAt(db);
+    // Small pages, so bad rows fall in every page and in front of good ones.
+    const s = await beat(db, { batchSize: 7 });
+    expect(s.enqueued).toBe(40);
+    expect(s.advanced + s.lostRace + s.errors.length).toBe(s.due);
+    expect(Object.fromEntries(s.errors.map((e) => [e.name, e.field]))).toEqual(Object.fromEntries(BAD_PERIODIC_ROWS.map((b) => [b.name, b.field])));
+    for (const e of s.errors) expect(e.message, e.name).not.toMatch(/object Object|undefined/);
+    expect(await storedNextRunAt(db)).toEqual(before);
+    const runs = await db.query<{ task_path: string; n: number }>('SELECT task_path, count(*)::int AS n FROM task_runs GROUP BY 1');
+    expect(runs.rows).toEqual([{ task_path: 'tasks.tick', n: 40 }]);
+    const m = await collectMetrics(db, { periodicGraceSeconds: 30 });
+    expect(m.periodic.overdue).toBe(BAD_PERIODIC_ROWS.length);
+    // The rows no JS Date can hold still render.
+    expect(renderStats(m).periodic.filter((p: { next_run_at: string | null }) => p.next_run_at === null)).toHaveLength(3);
+    expect(renderPrometheus(m)).toMatch(/reproq_periodic_tasks_overdue \d+/);
+  });
+
+  it('a row the database still refuses is isolated; the rest of its page runs', async () => {
+    // A rule the checks before the statement do not know, as a site-specific constraint would be.
+    await db.query(`ALTER TABLE task_runs ADD CONSTRAINT test_no_evil CHECK (task_path <> 'tasks.evil') NOT VALID`);
+    try {
+      await insertPeriodicRows(db, 100, []);
+      await db.query(`UPDATE periodic_tasks SET task_path = 'tasks.evil' WHERE name = 'good_0042'`);
+      const s = await beat(db);
+      expect(s).toMatchObject({ due: 100, advanced: 99, enqueued: 99, lostRace: 0 });
+      expect(s.errors).toHaveLength(1);
+      expect(s.errors[0]).toMatchObject({ name: 'good_0042', field: 'row' });
+      expect(s.errors[0]!.message).toMatch(/test_no_evil/);
+      const left = await row<{ due: boolean }>(db, `SELECT next_run_at <= NOW() AS due FROM periodic_tasks WHERE name = 'good_0042'`);
+      expect(left.due).toBe(true);
+    } finally {
+      await db.query('ALTER TABLE task_runs DROP CONSTRAINT test_no_evil');
+    }
+  });
+
+  it('32 concurrent ticks over 500 due tasks and a bad row: 500 runs, and every count each tick reports is true', async () => {
+    await insertPeriodicRows(db, 500, [BAD_PERIODIC_ROWS.find((b) => b.name === 'bad_task_path_empty')!]);
+    const ticks = await Promise.all(Array.from({ length: 32 }, () => beat(db, { batchSize: 100 })));
+    for (const t of ticks) {
+      // Each row a tick read is advanced by it, lost to another writer, or reported.
+      expect(t.advanced + t.lostRace + t.errors.length).toBe(t.due);
+      expect(t.enqueued).toBe(t.advanced);
+      expect(t.errors.map((e) => e.name)).toEqual(['bad_task_path_empty']);
+    }
+    expect(ticks.reduce((n, t) => n + t.enqueued, 0)).toBe(500);
+    expect(ticks.reduce((n, t) => n + t.advanced, 0)).toBe(500);
+    const counts = await row<{ runs: number; names: number; left: number }>(
+      db,
+      `SELECT (SELECT count(*)::int FROM task_runs) AS runs,
+              (SELECT count(DISTINCT spec_json->>'periodic_name')::int FROM task_runs) AS names,
+              (SELECT count(*)::int FROM periodic_tasks WHERE next_run_at <= NOW()) AS left`,
+    );
+    expect(counts).toEqual({ runs: 500, names: 500, left: 1 });
+    // A row a tick read but another advanced is a lost race; the counts say so, summed over ticks.
+    const lost = ticks.reduce((n, t) => n + t.lostRace, 0);
+    expect(lost).toBe(ticks.reduce((n, t) => n + t.due - t.errors.length, 0) - 500);
+  });
+
+  it('a row another session holds and then releases unchanged is advanced by the tick that waited, not counted as lost', async () => {
+    await insertPeriodicRows(db, 3, []);
+    const other = new pg.Client({ connectionString: t.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`SELECT 1 FROM periodic_tasks WHERE name = 'good_0002' FOR UPDATE`);
+      const tick = beat(db);
+      await waitFor(async () => (await row<{ n: number }>(db, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`)).n > 0);
+      await other.query('ROLLBACK');
+      expect(await tick).toMatchObject({ due: 3, advanced: 3, enqueued: 3, lostRace: 0, errors: [] });
+    } finally {
+      await other.end();
+    }
   });
 
   describe('misfire policies after a 1-hour outage (every 10 minutes, due since 12:00, tick at 13:00:30)', () => {

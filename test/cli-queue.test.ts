@@ -46,7 +46,7 @@ describe('reproq queue operations against a database', () => {
 
     expect(cancelReady).toMatchObject({ code: 0, stdout: `Cancelled task ${ready} (was READY).\n` });
     expect(await status(ready)).toEqual({ status: 'CANCELLED', cancel_requested: false });
-    expect(JSON.parse(cancelRunning.stdout)).toEqual({ resultId: running, before: 'RUNNING', after: 'RUNNING', changed: true, outcome: 'cancel_requested' });
+    expect(JSON.parse(cancelRunning.stdout)).toEqual({ resultId: running, before: 'RUNNING', after: 'RUNNING', changed: true, outcome: 'cancel_requested', dependants: 0 });
     expect(await status(running)).toEqual({ status: 'RUNNING', cancel_requested: true });
     expect(cancelDone).toMatchObject({ code: 0, stdout: `Task ${done} is already SUCCESSFUL; nothing to cancel.\n` });
     expect(cancelMissing).toMatchObject({ code: 1, stderr: 'reproq: task run 999999 not found\n' });

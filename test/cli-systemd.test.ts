@@ -5,14 +5,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { BIN, reproq } from './support/cli.ts';
+import { hasCommand, needs } from './support/needs.ts';
 
 const run = promisify(execFile);
 
 describe('reproq systemd', () => {
-  it('writes worker, beat, schedule service and timer units that pass systemd-analyze verify', async () => {
-    // Debian's `systemd` package provides it; .ci/run installs it, so under CI a missing binary fails here.
-    const which = await run('sh', ['-c', 'command -v systemd-analyze']).catch(() => null);
-    expect(which, 'systemd-analyze is missing: apt-get install systemd (.ci/run does)').not.toBeNull();
+  it('writes worker, beat, schedule service and timer units that pass systemd-analyze verify', async (ctx) => {
+    needs(ctx, hasCommand('systemd-analyze'), 'systemd-analyze is not installed (Debian: apt-get install systemd; .ci/run does)');
 
     const dir = mkdtempSync(path.join(tmpdir(), 'reproq-systemd-'));
     const envFile = path.join(dir, 'reproq.env');

@@ -38,7 +38,7 @@ describe('parseCron (upstream robfig dialect)', () => {
     ['TZ=Mars/Olympus 0 0 * * *', /unknown time zone/],
     ['*/0 * * * *', /step must be positive/],
     ['60 * * * *', /outside 0-59/],
-    ['0 0 31 2 *', /./],
+    ['0 0 31 2 *', /day of month/],
     ['5-1 * * * *', /after its end/],
   ])('rejects %j', (expr, why) => {
     const err = (() => {

@@ -61,13 +61,16 @@ describe('drain hooks for the long-running worker', () => {
     const waiting = await enqueue(t.db, { taskPath: 'tasks.stubborn', args: [2] });
     const claiming = new AbortController();
     const stop = new AbortController();
+    let started!: () => void;
+    const handlerStarted = new Promise<void>((resolve) => (started = resolve));
+    const watched = defineTask({ path: stubborn.path, handler: (input, ctx) => (started(), stubborn.handler(input, ctx)) });
     const done = drain(
-      { db: t.db, registry: new TaskRegistry([stubborn]), logger: silentLogger, signal: claiming.signal, stop: stop.signal },
+      { db: t.db, registry: new TaskRegistry([watched]), logger: silentLogger, signal: claiming.signal, stop: stop.signal },
       { allowedTaskModules: ['*'], concurrency: 1 },
     );
-    await sleep(300);
+    // Both are claimed; one handler runs, the other waits for the single lane.
+    await handlerStarted;
     claiming.abort();
-    await sleep(100);
     stop.abort();
     const summary = await done;
     expect(summary).toMatchObject({ stoppedBecause: 'aborted', retried: 1, released: 1 });

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { pgDb } from '../src/db/pg.ts';
 import { startWsProxy } from '../src/dev/wsproxy.ts';
 import { migrate } from '../src/migrate.ts';
-import { ADMIN_URL, databaseUrl } from './support/urls.ts';
+import { startTestServer, TestServerError, withDatabase, type TestServer } from './support/postgres.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,17 +13,30 @@ declare module 'vitest' {
 }
 
 /**
- * Starts the WebSocket proxy (and the Neon HTTP shim on the same port) and builds a migrated
- * template database; each test file clones it, so files run in parallel without sharing rows.
- * An unreachable server fails here: the suite never skips the database.
+ * Chooses the PostgreSQL server (see test/support/postgres.ts), starts the WebSocket proxy (and
+ * the Neon HTTP shim on the same port) and builds a migrated template database; each test file
+ * clones it, so files run in parallel without sharing rows. A server that cannot be used stops
+ * the run with one line: the suite never skips the database.
  */
 export default async function setup(project: TestProject) {
+  let server: TestServer;
+  try {
+    server = await startTestServer();
+  } catch (err) {
+    if (!(err instanceof TestServerError)) throw err;
+    console.error(`\nreproq tests: ${err.message}\n`);
+    process.exit(1);
+  }
+  console.log(`reproq tests use ${server.description}`);
+  // Test workers are forked after this and inherit it (test/support/urls.ts reads it).
+  process.env.DATABASE_URL = server.url;
+
   const templateDb = `reproq_tpl_${process.pid}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  const admin = new pg.Client({ connectionString: server.url });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${templateDb}`);
   await admin.query(`CREATE DATABASE ${templateDb}`);
-  const db = pgDb({ connectionString: databaseUrl(templateDb) });
+  const db = pgDb({ connectionString: withDatabase(server.url, templateDb) });
   await migrate(db);
   await db.close();
 
@@ -39,5 +52,6 @@ export default async function setup(project: TestProject) {
     );
     for (const { datname } of leftovers.rows) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
     await admin.end();
+    await server.stop();
   };
 }

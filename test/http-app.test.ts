@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { pgDb } from '../src/db/pg.ts';
 import { createApp, type AppOptions } from '../src/http/app.ts';
 import { jobBudgetMs } from '../src/jobs.ts';
-import { silentLogger } from '../src/logger.ts';
-import { useTestDb } from './support/db.ts';
+import { consoleLogger, silentLogger } from '../src/logger.ts';
+import { openDb, useTestDb } from './support/db.ts';
 import { CRON, TOKEN, bearer, dbSnapshot, httpConfig, recordingOps, testRegistry } from './support/http.ts';
 
 const t = useTestDb('pg', 'task_runs, reproq_workers, periodic_tasks');
@@ -165,6 +165,21 @@ describe('database outage', () => {
     const h = await a.request('/healthz');
     expect([h.status, await h.text()]).toEqual([503, 'unhealthy']);
     await dead.close();
+  });
+
+  it('logs a Neon WebSocket failure by its message, not as [object Object]', async () => {
+    const lines: string[] = [];
+    const logger = consoleLogger({}, (line) => lines.push(line));
+    const dead = await openDb('neon-ws', 'postgres://postgres@127.0.0.1:1/none', 1);
+    try {
+      const res = await app({}, { db: dead, logger }).request('/enqueue', json({ taskPath: 'tasks.echo' }));
+      expect(res.status).toBe(503);
+      const logged = lines.map((l) => JSON.parse(l) as { msg: string; error?: string }).find((l) => l.msg === 'request failed');
+      expect(logged?.error).toBeTruthy();
+      expect(logged?.error).not.toMatch(/\[object /);
+    } finally {
+      await dead.close();
+    }
   });
 
   it('a per-request connection that cannot be opened is a 503 too', async () => {

@@ -38,10 +38,30 @@ const ROUTES = [
 const ascii = fc.stringMatching(/^[\x20-\x7e]{0,40}$/);
 const KEYS = ['queues', 'batchSize', 'concurrency', 'budgetMs', 'olderThanSeconds', 'action', 'limit', 'dryRun', 'taskPath', 'args', 'kwargs', 'queue', 'priority', 'runAfter', 'maxAttempts', 'timeoutSeconds', 'lockKey', 'concurrencyKey', 'concurrencyLimit', 'expiresAt', 'expiresInSeconds', 'metadata', 'reason', 'cronExpr', 'enabled'];
 
+const deep = (depth: number, wrap: (v: unknown) => unknown): unknown => Array.from({ length: depth }).reduce<unknown>((v) => wrap(v), 1);
+// Strings a parser, a driver or PostgreSQL may choke on.
+const oddText = fc.constantFrom(
+  '\u0000', 'a\u0000b', '\\u0000', '\ud800', 'x\udfff', '\ufeff', '\u2028\u2029', '\u{10ffff}', '\u202e\u200f', 'é\u0301', '<>&"\'\\',
+  'x'.repeat(600), '\u{1f600}'.repeat(300), 'k'.repeat(10_000),
+);
+// Numbers at the edges of int4, 2^53, float range and the time fields.
+const edgeNumber = fc.constantFrom(
+  0, -0, -1, 1, 1.5, 100, 101, 1000, 60_001, 2 ** 31 - 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 53 + 2, 2 ** 63, -(2 ** 63),
+  Number.MAX_SAFE_INTEGER, 1e12, 1e15, 8.64e15, 1e308, -1e308, 1e-300, 5e-324, 3_153_600_001,
+);
+// Instants and non-instants for runAfter / expiresAt.
+const edgeTime = fc.constantFrom(
+  '2030-01-01T00:00:00Z', '2025-01-01T12:00:00', '2025-01-01', '2025-01-01T12:00:00+02:00', '2025-01-01T12:00:00.123456Z',
+  '9999-12-31T23:59:59Z', '+275760-09-13T00:00:00Z', '0000-01-01T00:00:00Z', 'not-a-date', { delaySeconds: 1e300 },
+);
 // Values near the edges of each field's domain, plus anything JSON can say.
 const value = fc.oneof(
   fc.json().map((s) => JSON.parse(s) as unknown),
-  fc.constantFrom(0, -1, 1, 1.5, 100, 101, 1000, 60_001, 2 ** 31, 2 ** 63, -(2 ** 63), Number.MAX_SAFE_INTEGER, 1e308, '', ' ', 'default', 'tasks.echo', 'a b', '\u0000', 'not-a-date', '2030-01-01T00:00:00Z', true, false, null, [], {}, ['default'], ['', 'x'], { delaySeconds: -1 }, { delaySeconds: 1e12 }),
+  edgeNumber,
+  oddText,
+  edgeTime,
+  fc.constantFrom(deep(2000, (v) => [v]), deep(150, (v) => ({ a: v })), { x: deep(99, (v) => [v]) }),
+  fc.constantFrom('', ' ', 'default', 'tasks.echo', 'a b', '2030-01-01T00:00:00Z', true, false, null, [], {}, [2025], ['default'], ['', 'x'], { delaySeconds: -1 }, { delaySeconds: 1e12 }),
 );
 const objectBody = fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), ascii), value, { maxKeys: 6 });
 // Mostly-valid tasks, so the fuzz also reaches the database and not only the validators.
@@ -49,13 +69,17 @@ const mostly = <T,>(good: fc.Arbitrary<T>) => fc.oneof({ arbitrary: good, weight
 const task = fc.record(
   {
     taskPath: fc.constantFrom('tasks.echo', 'tasks.echo', 'tasks.unknown', 'myapp.tasks.x', ''),
-    args: fc.array(fc.jsonValue(), { maxLength: 3 }),
-    kwargs: fc.dictionary(ascii, fc.jsonValue(), { maxKeys: 2 }),
+    args: fc.array(fc.oneof({ arbitrary: fc.jsonValue(), weight: 4 }, value), { maxLength: 3 }),
+    kwargs: fc.dictionary(fc.oneof(ascii, oddText), fc.oneof({ arbitrary: fc.jsonValue(), weight: 4 }, value), { maxKeys: 2 }),
     queue: fc.constantFrom('default', 'default', 'other', 'a b', ''),
     priority: mostly(fc.integer({ min: -100, max: 100 })),
     runAfter: mostly(fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString())),
-    lockKey: fc.oneof(ascii, fc.constant(null)),
+    lockKey: fc.oneof(ascii, fc.constant(null), oddText),
     maxAttempts: mostly(fc.integer({ min: 1, max: 1000 })),
+    concurrencyLimit: mostly(fc.integer({ min: 0, max: 10 })),
+    expiresAt: mostly(edgeTime),
+    expiresInSeconds: mostly(fc.integer({ min: 1, max: 86_400 })),
+    metadata: mostly(fc.dictionary(ascii, fc.oneof(fc.jsonValue(), oddText, edgeNumber), { maxKeys: 2 })),
   },
   { requiredKeys: ['taskPath', 'args'] },
 );

@@ -77,9 +77,9 @@ describe('the domain API over HTTP', () => {
 
   it('cancel, retry and replay answer 200/201 with the core results, 409 when the state forbids it', async () => {
     const [ready, failed] = [await task(), await task('FAILED', 'boom')];
-    expect((await call('cancel', `/tasks/${ready}/cancel`)).body).toEqual({ resultId: ready, before: 'READY', after: 'CANCELLED', changed: true, outcome: 'cancelled' });
+    expect((await call('cancel', `/tasks/${ready}/cancel`)).body).toEqual({ resultId: ready, before: 'READY', after: 'CANCELLED', changed: true, outcome: 'cancelled', dependants: 0 });
     expect(await call('retry', `/tasks/${ready}/retry`)).toMatchObject({ status: 409, body: { error: { code: 'invalid_state', field: 'id' } } });
-    expect((await call('retry', `/tasks/${failed}/retry`)).body).toEqual({ retried: [failed] });
+    expect((await call('retry', `/tasks/${failed}/retry`)).body).toEqual({ retried: [failed], resumed: 0 });
 
     const replay = await call('replay', `/tasks/${ready}/replay`);
     expect(replay.body).toMatchObject({ sourceId: ready });

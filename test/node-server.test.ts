@@ -106,7 +106,7 @@ describe('Node server over real HTTP', () => {
 describe('reproq serve', () => {
   it('runs the CLI command, answering on PORT until SIGTERM', async () => {
     // PORT=0: the system picks a free port, which the "listening" line reports.
-    const child = spawn('node', ['bin/reproq.mjs', 'serve', '--tasks', 'src/demo/tasks.ts', '--host', '127.0.0.1'], {
+    const child = spawn('node', ['test/support/reproq-src.mjs', 'serve', '--tasks', 'src/demo/tasks.ts', '--host', '127.0.0.1'], {
       env: { ...process.env, DATABASE_URL: tdb.url, REPROQ_AUTH_TOKEN: TOKEN, PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -131,7 +131,7 @@ describe('reproq serve', () => {
 
   it('fails at startup without REPROQ_AUTH_TOKEN or DATABASE_URL, naming the variable', async () => {
     const cli = (env: Record<string, string>) =>
-      run('node', ['bin/reproq.mjs', 'serve', '--tasks', 'src/demo/tasks.ts', '--port', '0'], { env: { ...process.env, DATABASE_URL: '', REPROQ_AUTH_TOKEN: '', ...env } }).catch(
+      run('node', ['test/support/reproq-src.mjs', 'serve', '--tasks', 'src/demo/tasks.ts', '--port', '0'], { env: { ...process.env, DATABASE_URL: '', REPROQ_AUTH_TOKEN: '', ...env } }).catch(
         (e: { code: number; stderr: string }) => e,
       );
     expect(await cli({ DATABASE_URL: tdb.url })).toMatchObject({ code: 1, stderr: expect.stringContaining('REPROQ_AUTH_TOKEN') });

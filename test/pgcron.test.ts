@@ -10,6 +10,8 @@ import { goJsonb, goPeriodicSpecHash, RawJson } from '../src/spec/periodic.ts';
 import { PG_CRON_FUNCTIONS } from '../src/sql/pgCronTick.ts';
 import { openDb, useTestDb } from './support/db.ts';
 import { cli } from './support/cli.ts';
+import { allowNulls, BAD_PERIODIC_ROWS, insertPeriodicRows, storedNextRunAt } from './support/periodic.ts';
+import { needs } from './support/needs.ts';
 import { row, waitFor } from './support/queue.ts';
 import { ADMIN_URL, databaseUrl } from './support/urls.ts';
 
@@ -117,17 +119,62 @@ describe('pg_cron tick functions (plain Postgres, no pg_cron needed)', () => {
     expect((await row<{ n: number }>(db, 'SELECT reproq_pg_cron_tick() AS n')).n).toBe(0);
     expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(1);
   });
+
+  /** Runs the tick on its own connection and returns its count and the WARNINGs it raised. */
+  async function tick(): Promise<{ done: number; warnings: string[] }> {
+    const client = new pg.Client({ connectionString: t.url });
+    const warnings: string[] = [];
+    client.on('notice', (n) => n.severity === 'WARNING' && warnings.push(n.message ?? ''));
+    await client.connect();
+    try {
+      const res = await client.query<{ n: number }>('SELECT reproq_pg_cron_tick() AS n');
+      return { done: res.rows[0]!.n, warnings };
+    } finally {
+      await client.end();
+    }
+  }
+
+  it("the tick with one task_path = '' row among 500 due: 500 runs, and the row is left due with a warning", async () => {
+    await insertPeriodicRows(db, 500, [BAD_PERIODIC_ROWS.find((b) => b.name === 'bad_task_path_empty')!]);
+    const before = await storedNextRunAt(db);
+    const r = await tick();
+    expect(r.done).toBe(500);
+    expect(r.warnings).toEqual(['reproq: periodic task bad_task_path_empty left due: task_path: is empty']);
+    expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(500);
+    expect(await storedNextRunAt(db)).toEqual(before);
+  });
+
+  it(`the tick leaves each of ${BAD_PERIODIC_ROWS.length} kinds of bad row due, naming the column the TS beat names; the good rows all run`, async () => {
+    await allowNulls(db);
+    await insertPeriodicRows(db, 40, BAD_PERIODIC_ROWS);
+    const before = await storedNextRunAt(db);
+    const r = await tick();
+    expect(r.done).toBe(40);
+    const named = Object.fromEntries(
+      r.warnings.map((w) => /^reproq: periodic task (\S+) left due: (\w+):/.exec(w)).map((m) => [m?.[1], m?.[2]]),
+    );
+    expect(named).toEqual(Object.fromEntries(BAD_PERIODIC_ROWS.map((b) => [b.name, b.field])));
+    expect(await storedNextRunAt(db)).toEqual(before);
+    expect((await row<{ n: number }>(db, `SELECT count(*)::int AS n FROM task_runs WHERE task_path = 'tasks.tick'`)).n).toBe(40);
+  });
 });
+
+const NO_PG_CRON = 'the server has no pg_cron extension (Debian: apt-get install postgresql-15-cron; .ci/run does)';
 
 describe('pg-cron install, remove and availability', () => {
   const t = useTestDb('pg', 'task_runs');
   let db: Db;
   let url: string;
+  let available = false;
+  beforeAll(async () => {
+    available = (await t.db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron'`)).rowCount > 0;
+  });
   beforeEach(() => {
     ({ db, url } = t);
   });
 
-  it('fails clearly where pg_cron cannot be enabled, and --if-supported exits 0', async () => {
+  it('fails clearly where pg_cron cannot be enabled, and --if-supported exits 0', async (ctx) => {
+    needs(ctx, available, NO_PG_CRON);
     // pg_cron can only be created in cron.database_name, so in this database it cannot be enabled.
     const err = await installPgCron(db).catch((e) => e);
     expect(err).toBeInstanceOf(PgCronUnavailableError);
@@ -149,7 +196,8 @@ describe('pg-cron install, remove and availability', () => {
     await expect(installPgCron(noCron)).rejects.toMatchObject({ reason: 'not_available' });
   });
 
-  it('--dry-run prints the SQL and changes nothing', async () => {
+  it('--dry-run prints the SQL and changes nothing', async (ctx) => {
+    needs(ctx, available, NO_PG_CRON);
     const r = await cli(['pg-cron', '--install', '--dry-run', '--prefix', 'dry'], url);
     expect(r.code).toBe(0);
     expect(r.out).toContain('CREATE OR REPLACE FUNCTION reproq_pg_cron_tick()');
@@ -180,9 +228,8 @@ describe('pg_cron for real (the cron.database_name database)', () => {
     await admin?.end();
   });
 
-  it('installs one tick job, which pg_cron runs to enqueue a due task, then removes it', { timeout: 150_000 }, async () => {
-    // CI preloads pg_cron (.ci/run); elsewhere this says what is missing instead of passing silently.
-    expect(preloaded, "pg_cron is not in shared_preload_libraries; run .ci/run (it configures the cluster)").toBe(true);
+  it('installs one tick job, which pg_cron runs to enqueue a due task, then removes it', { timeout: 150_000 }, async (ctx) => {
+    needs(ctx, preloaded, `pg_cron is not in the server's shared_preload_libraries (.ci/run configures it)`);
     const installed = await installPgCron(db);
     expect(installed.jobName).toBe('reproq_periodic_tick');
     // Reinstalling replaces the job instead of adding a second one.

@@ -98,12 +98,12 @@ describe.each(QUEUE_DRIVERS)('reclaim and prune on %s', (driver) => {
             LATERAL (SELECT (ARRAY['READY','RUNNING','WAITING','SUCCESSFUL','FAILED','CANCELLED'])[i] AS s) x`,
     );
     await db.query(`INSERT INTO task_runs (spec_json, spec_hash, task_path, status, expires_at) VALUES ('{}', 'live', 'tasks.x', 'READY', NOW() + interval '1 hour'), ('{}', 'never', 'tasks.x', 'SUCCESSFUL', NULL)`);
-    expect(await pruneExpired(db, { dryRun: true })).toEqual({ matched: 5, deleted: 0, dryRun: true });
-    expect(await pruneExpired(db, { limit: 2 })).toEqual({ matched: 2, deleted: 2, dryRun: false });
+    expect(await pruneExpired(db, { dryRun: true })).toEqual({ matched: 5, deleted: 0, dependantsEnded: 0, dryRun: true });
+    expect(await pruneExpired(db, { limit: 2 })).toEqual({ matched: 2, deleted: 2, dependantsEnded: 0, dryRun: false });
     // The two oldest expiries (6 and 5 minutes ago) went first.
     const left = await db.query<{ status: string }>(`SELECT status FROM task_runs WHERE expires_at < NOW() ORDER BY expires_at`);
     expect(left.rows.map((r) => r.status)).toEqual(['SUCCESSFUL', 'WAITING', 'RUNNING', 'READY']);
-    expect(await pruneExpired(db, { limit: 0 })).toEqual({ matched: 3, deleted: 3, dryRun: false });
+    expect(await pruneExpired(db, { limit: 0 })).toEqual({ matched: 3, deleted: 3, dependantsEnded: 0, dryRun: false });
     expect((await row<{ n: number }>(db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(3);
   });
 

@@ -63,7 +63,7 @@ describe.each(QUEUE_DRIVERS)('the domain API over %s', (driver) => {
     const [ready, running, done] = [await put(), await put(), await put()];
     await t.db.query(`UPDATE task_runs SET status = 'RUNNING', leased_by = 'w/1', leased_until = NOW() + interval '1 minute' WHERE result_id = $1`, [running]);
     await t.db.query(`UPDATE task_runs SET status = 'SUCCESSFUL', finished_at = NOW() WHERE result_id = $1`, [done]);
-    expect(await cancelTask(t.db, ready)).toEqual({ resultId: ready, before: 'READY', after: 'CANCELLED', changed: true, outcome: 'cancelled' });
+    expect(await cancelTask(t.db, ready)).toEqual({ resultId: ready, before: 'READY', after: 'CANCELLED', changed: true, outcome: 'cancelled', dependants: 0 });
     expect(await cancelTask(t.db, running)).toMatchObject({ after: 'RUNNING', outcome: 'cancel_requested' });
     expect(await cancelTask(t.db, running)).toMatchObject({ changed: false, outcome: 'already_requested' });
     expect(await cancelTask(t.db, done)).toMatchObject({ changed: false, outcome: 'already_finished' });
@@ -87,12 +87,12 @@ describe.each(QUEUE_DRIVERS)('the domain API over %s', (driver) => {
     const [a, b, ready] = [await put(), await put(), await put()];
     await t.db.query(`UPDATE task_runs SET status = 'FAILED', failed_at = NOW(), attempts = 3, last_error = 'boom', errors_json = '[{"kind":"app_error"}]' WHERE result_id = ANY($1)`, [[a, b]]);
     expect((await listFailedTasks(t.db)).map((f) => f.result_id).sort()).toEqual([a, b].sort());
-    expect(await retryTask(t.db, a)).toEqual({ retried: [a] });
+    expect(await retryTask(t.db, a)).toEqual({ retried: [a], resumed: 0 });
     expect(await getTask(t.db, a)).toMatchObject({ status: 'READY', attempts: 0, last_error: null, errors_json: [{ kind: 'app_error' }] });
     await expect(retryTask(t.db, ready)).rejects.toMatchObject({ name: 'TaskStateError', status: 'READY' });
     await expect(retryTask(t.db, 99999)).rejects.toBeInstanceOf(TaskNotFoundError);
-    expect(await retryFailedTasks(t.db)).toEqual({ retried: [b] });
-    expect(await retryFailedTasks(t.db)).toEqual({ retried: [] });
+    expect(await retryFailedTasks(t.db)).toEqual({ retried: [b], resumed: 0 });
+    expect(await retryFailedTasks(t.db)).toEqual({ retried: [], resumed: 0 });
   });
 
   it('pauseQueue and resumeQueue write the control row; statusReport shows it', async () => {

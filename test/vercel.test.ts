@@ -69,6 +69,18 @@ describe('Vercel', () => {
     expect((await none.GET(cron('/drain'))).status).toBe(503);
   });
 
+  it('a cron GET carrying content-type: application/json and no body runs its job', async () => {
+    const h = createVercelHandlers(testRegistry(), {
+      env: { DATABASE_URL: t.url, CRON_SECRET: CRON },
+      openDb: () => t.db,
+      logger: silentLogger,
+    });
+    const get = new Request('https://app.vercel.app/drain', { headers: { ...bearer(CRON), 'content-type': 'application/json' } });
+    const res = await h.GET(get);
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toMatchObject({ stoppedBecause: 'empty' });
+  });
+
   it('fails on load without DATABASE_URL, naming it', () => {
     expect(() => createVercelHandlers(testRegistry(), { env: {} })).toThrow(/DATABASE_URL/);
   });

@@ -79,7 +79,7 @@ export function createCloudflareWorker(registry: TaskRegistry, options: Cloudfla
       ops: options.ops,
       logger: log,
       connInfo: getConnInfo,
-      connect: (c) => neonPoolDb({ connectionString: dsn, wsProxy: (c.env as CloudflareEnv).WS_PROXY }),
+      connect: (c) => neonPoolDb({ connectionString: dsn, wsProxy: (c.env as CloudflareEnv).WS_PROXY, preparedStatements: config.prepared_statements }),
       platformBudgetMs: () => budgetMs,
     });
     return (isolate = { config, dsn, crons, app });
@@ -104,7 +104,7 @@ export function createCloudflareWorker(registry: TaskRegistry, options: Cloudfla
       const jobs = crons[controller.cron];
       if (!jobs) throw new ConfigError('REPROQ_CRONS', `no job is mapped to the cron "${controller.cron}" (mapped: ${Object.keys(crons).join(', ')})`);
       const started = Date.now();
-      const db = neonPoolDb({ connectionString: dsn, wsProxy: env.WS_PROXY });
+      const db = neonPoolDb({ connectionString: dsn, wsProxy: env.WS_PROXY, preparedStatements: config.prepared_statements });
       try {
         for (const name of jobs) {
           const result = await runJob(name, {

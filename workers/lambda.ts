@@ -51,7 +51,7 @@ export type LambdaHandler = (event: unknown, context: LambdaContext) => Promise<
 export function createLambdaHandler(registry: TaskRegistry, options: LambdaOptions = {}): LambdaHandler {
   // Read at cold start: a missing DATABASE_URL or a bad value fails the init, naming the variable.
   const config = configFromEnv(options.env ?? process.env);
-  const db = (options.openDb ?? ((dsn) => pgDb({ connectionString: dsn, max: 2 })))(effectiveDsn(config));
+  const db = (options.openDb ?? ((dsn) => pgDb({ connectionString: dsn, max: 2, preparedStatements: config.prepared_statements })))(effectiveDsn(config));
   const log = options.logger ?? consoleLogger({ runtime: 'lambda' });
   const ops = options.ops;
   const remaining = (context: LambdaContext) => context.getRemainingTimeInMillis() - LAMBDA_MARGIN_MS;

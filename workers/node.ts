@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from '../src/config.ts';
+import { describeError } from '../src/db/errors.ts';
 import type { Db } from '../src/db/types.ts';
 import { ConfigError } from '../src/errors.ts';
 import { createApp } from '../src/http/app.ts';
@@ -54,7 +55,7 @@ export async function tlsOptions(metrics: Config['metrics']): Promise<HttpsOptio
     try {
       return await readFile(file);
     } catch (err) {
-      throw new ConfigError(variable, `cannot read ${file}: ${(err as Error).message}`);
+      throw new ConfigError(variable, `cannot read ${file}: ${describeError(err)}`);
     }
   };
   const options: HttpsOptions = {

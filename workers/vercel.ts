@@ -47,7 +47,7 @@ export interface VercelHandlers {
 export function createVercelHandlers(registry: TaskRegistry, options: VercelOptions = {}): VercelHandlers {
   // Read when the function module loads: a missing DATABASE_URL fails the deployment's first call, naming it.
   const config = configFromEnv(options.env ?? process.env);
-  const db = (options.openDb ?? ((dsn) => pgDb({ connectionString: dsn, max: 3 })))(effectiveDsn(config));
+  const db = (options.openDb ?? ((dsn) => pgDb({ connectionString: dsn, max: 3, preparedStatements: config.prepared_statements })))(effectiveDsn(config));
   const budgetMs = (options.maxDurationSeconds ?? 60) * 1000 - VERCEL_MARGIN_MS;
   const app = createApp({
     config,
@@ -63,10 +63,21 @@ export function createVercelHandlers(registry: TaskRegistry, options: VercelOpti
   return {
     GET: async (request) => {
       const { pathname } = new URL(request.url);
-      return app.fetch(jobPaths.has(pathname) ? new Request(request, { method: 'POST' }) : request);
+      return app.fetch(jobPaths.has(pathname) ? cronAsPost(request) : request);
     },
     POST: async (request) => app.fetch(request),
     PUT: async (request) => app.fetch(request),
     DELETE: async (request) => app.fetch(request),
   };
+}
+
+/**
+ * A cron GET as the POST it stands for. It has no body, so a JSON content type it may carry
+ * would only make the route try to parse an empty body (400 invalid_json): drop it.
+ */
+function cronAsPost(request: Request): Request {
+  const headers = new Headers(request.headers);
+  headers.delete('content-type');
+  headers.delete('content-length');
+  return new Request(request.url, { method: 'POST', headers });
 }

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
+import { describeError } from '../db/errors.ts';
 import { parseDuration } from '../duration.ts';
 import { ReproqError, ValidationError } from '../errors.ts';
 
@@ -67,6 +68,6 @@ export function parseJson(flag: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ValidationError(flag, `not JSON: ${(err as Error).message}`);
+    throw new ValidationError(flag, `not JSON: ${describeError(err)}`);
   }
 }

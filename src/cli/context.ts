@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { connect } from '../db/connect.ts';
+import { describeError } from '../db/errors.ts';
 import type { Db } from '../db/types.ts';
 import { ConfigError, ReproqError } from '../errors.ts';
 import { DEBUG_TASKS } from '../tasks/debug.ts';
@@ -37,6 +38,7 @@ export async function openDatabase(flags: DbFlags, cfg: CliConfig = commandConfi
     driver: flags.driver,
     wsProxy: flags.wsProxy ?? process.env.WS_PROXY,
     source: chosen.source.replace(/^(flag|env|file):/, ''),
+    preparedStatements: cfg.config.prepared_statements,
   });
 }
 
@@ -49,14 +51,33 @@ export async function loadTasks(file: string | undefined): Promise<TaskRegistry>
   if (!target) throw new ConfigError('REPROQ_TASKS', 'no tasks module given: pass --tasks PATH, set REPROQ_TASKS, or set tasks in reproq.yaml');
   let mod: Record<string, unknown>;
   try {
+    if (TYPESCRIPT.test(target)) await loadTypeScript();
     mod = await import(pathToFileURL(path.resolve(target)).href);
   } catch (err) {
-    throw new ConfigError('--tasks', `cannot load tasks module ${target}: ${(err as Error).message}`);
+    if (err instanceof ConfigError) throw err;
+    const e = err as Error & { code?: string };
+    const hint = e.code === 'ERR_UNKNOWN_FILE_EXTENSION' ? ' (a .ts tasks module needs tsx: npm install -D tsx)' : '';
+    throw new ConfigError('--tasks', `cannot load tasks module ${target}: ${describeError(err)}${hint}`);
   }
   const registry = registryFromModule(mod);
   if (registry.size === 0) throw new ConfigError('--tasks', `${target} exports no task definitions`);
   for (const task of DEBUG_TASKS) if (!registry.get(task.path)) registry.register(task);
   return registry;
+}
+
+const TYPESCRIPT = /\.[cm]?tsx?$/;
+
+/**
+ * A TypeScript tasks module loads through tsx, an optional peer dependency, so a project whose
+ * tasks are JavaScript installs no compiler. Without tsx, Node's own type stripping (Node 22.18+)
+ * may still load it; otherwise the import fails with a hint to install tsx.
+ */
+async function loadTypeScript(): Promise<void> {
+  const api = await import('tsx/esm/api').catch((err: { code?: string }) => {
+    if (err?.code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw err;
+  });
+  api?.register();
 }
 
 /** Runs `fn` with an open database and always closes it. */

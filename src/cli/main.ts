@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { describeError } from '../db/errors.ts';
 import { ConfigError, ReproqError, ValidationError } from '../errors.ts';
 import { NO_SCHEMA_HINT } from './context.ts';
 import { buildProgram } from './program.ts';
@@ -60,6 +61,6 @@ function describeDbError(e: Error & { code?: string; address?: string; port?: nu
     case '3D000':
       return `the database does not exist: ${e.message}`;
     default:
-      return e?.message ?? String(e);
+      return describeError(e);
   }
 }

@@ -16,6 +16,8 @@ export interface ConnectOptions {
   max?: number;
   /** Where the DSN came from (env var, flag, config key); errors name it. Default `dsn`. */
   source?: string;
+  /** Named prepared statements for pg and neon-ws (default: on, unless the URL says `pgbouncer=true`). */
+  preparedStatements?: boolean;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface ConnectOptions {
  */
 export async function connect(dsn: string, opts: ConnectOptions = {}): Promise<Db> {
   const source = opts.source ?? 'dsn';
-  const { driver, max, wsProxy } = opts;
+  const { driver, max, wsProxy, preparedStatements } = opts;
   if (driver !== undefined && !DRIVERS.includes(driver)) {
     throw new ConfigError('driver', `unknown driver "${String(driver)}"; expected one of ${DRIVERS.join(', ')}`);
   }
@@ -39,7 +41,7 @@ export async function connect(dsn: string, opts: ConnectOptions = {}): Promise<D
       throw new ConfigError(source, `a pglite:// DSN cannot be opened with driver ${driver}`);
     }
     const path = dsn.slice('pglite://'.length);
-    const { pgliteDb } = await import('./pglite.ts');
+    const { pgliteDb } = await peer(import('./pglite.ts'), 'pglite', ['@electric-sql/pglite']);
     return pgliteDb({ dataDir: path === '' || path === 'memory' ? undefined : path });
   }
   if (scheme !== 'postgres' && scheme !== 'postgresql') {
@@ -60,16 +62,31 @@ export async function connect(dsn: string, opts: ConnectOptions = {}): Promise<D
 
   switch (driver ?? 'pg') {
     case 'neon-ws': {
-      const { neonNodePoolDb } = await import('./neon-node.ts');
-      return neonNodePoolDb({ connectionString: dsn, max, wsProxy });
+      const { neonNodePoolDb } = await peer(import('./neon-node.ts'), 'neon-ws', ['@neondatabase/serverless', 'ws']);
+      return neonNodePoolDb({ connectionString: dsn, max, wsProxy, preparedStatements });
     }
     case 'neon-http': {
-      const { neonHttpDb } = await import('./neon.ts');
+      const { neonHttpDb } = await peer(import('./neon.ts'), 'neon-http', ['@neondatabase/serverless']);
       return neonHttpDb({ connectionString: dsn, fetchEndpoint: wsProxy === undefined ? undefined : `http://${wsProxy}/sql` });
     }
     case 'pg': {
-      const { pgDb } = await import('./pg.ts');
-      return pgDb({ connectionString: dsn, max });
+      const { pgDb } = await peer(import('./pg.ts'), 'pg', ['pg']);
+      return pgDb({ connectionString: dsn, max, preparedStatements });
     }
+  }
+}
+
+/**
+ * The drivers are optional peer dependencies: a project installs only the one it uses. A missing
+ * one gets a line naming the package to install instead of Node's resolver error.
+ */
+async function peer<T>(load: Promise<T>, driver: DriverName, packages: readonly string[]): Promise<T> {
+  try {
+    return await load;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    const missing = packages.filter((p) => e.code === 'ERR_MODULE_NOT_FOUND' && e.message?.includes(`'${p}'`));
+    if (missing.length === 0) throw err;
+    throw new ConfigError('driver', `driver ${driver} needs the ${packages.join(' and ')} package${packages.length > 1 ? 's' : ''}: npm install ${packages.join(' ')}`);
   }
 }

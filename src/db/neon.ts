@@ -16,7 +16,7 @@ import {
   type WebSocketConstructor,
 } from '@neondatabase/serverless';
 import { ReproqError } from '../errors.ts';
-import { INT8, INT8_ARRAY, inTransaction, mapInt8, parseInt8 } from './shared.ts';
+import { INT8, INT8_ARRAY, inTransaction, mapInt8, parseInt8, usePreparedStatements } from './shared.ts';
 import type { Db, QueryOptions, QueryResult } from './types.ts';
 
 const parseInt8Strings = types.getTypeParser(INT8_ARRAY) as (text: string) => unknown;
@@ -57,11 +57,14 @@ export interface NeonPoolOptions {
   wsProxy?: string;
   /** Needed where there is no global WebSocket (Node 20). */
   webSocketConstructor?: WebSocketConstructor;
+  /** Named prepared statements (default: on, unless the URL says `pgbouncer=true`); see pgDb. */
+  preparedStatements?: boolean;
 }
 
 /** `Db` over Neon's Pool (Postgres protocol over WebSocket): sessions, transactions, scripts. */
 export function neonPoolDb(opts: NeonPoolOptions): Db {
   const pool = new Pool({ connectionString: opts.connectionString, max: opts.max });
+  const prepared = usePreparedStatements(opts.preparedStatements, opts.connectionString);
   const { wsProxy, webSocketConstructor } = opts;
   if (wsProxy !== undefined || webSocketConstructor !== undefined) {
     // Per-client settings rather than the global neonConfig, so pools behind different proxies
@@ -80,12 +83,12 @@ export function neonPoolDb(opts: NeonPoolOptions): Db {
 
   return {
     driver: 'neon-ws',
-    ...statements((c) => pool.query(c)),
+    ...statements((c) => pool.query(c), prepared),
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       return inTransaction(client, 'BEGIN', () =>
         // The connection belongs to the transaction and is released when `fn` settles.
-        fn({ driver: 'neon-ws', ...statements((c) => client.query(c)), close: async () => {} }),
+        fn({ driver: 'neon-ws', ...statements((c) => client.query(c), prepared), close: async () => {} }),
       );
     },
     close: () => (closing ??= pool.end()),
@@ -94,10 +97,10 @@ export function neonPoolDb(opts: NeonPoolOptions): Db {
 
 type Send = (config: QueryConfig) => Promise<NeonQueryResult>;
 
-function statements(send: Send): Pick<Db, 'query' | 'exec'> {
+function statements(send: Send, prepared: boolean): Pick<Db, 'query' | 'exec'> {
   return {
     async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-      const res: NeonQueryResult | NeonQueryResult[] = await send({ name: options?.name, text, values: params ? [...params] : [], types: rowTypes });
+      const res: NeonQueryResult | NeonQueryResult[] = await send({ name: prepared ? options?.name : undefined, text, values: params ? [...params] : [], types: rowTypes });
       // The driver's pg has no `queryMode`, so a parameterless string goes out as a simple query,
       // which accepts several statements. They have run by now, but the caller still learns that
       // the other adapters refuse such a string.

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { INT8, INT8_ARRAY, inTransaction, mapInt8, parseInt8 } from './shared.ts';
+import { INT8, INT8_ARRAY, inTransaction, mapInt8, parseInt8, usePreparedStatements } from './shared.ts';
 import type { Db, QueryOptions, QueryResult } from './types.ts';
 
 const defaultParser = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => (text: string) => unknown;
@@ -20,12 +20,12 @@ const rowTypes: pg.CustomTypesConfig = {
 
 type Send = (config: pg.QueryConfig) => Promise<pg.QueryResult>;
 
-function statements(send: Send): Pick<Db, 'query' | 'exec'> {
+function statements(send: Send, prepared: boolean): Pick<Db, 'query' | 'exec'> {
   return {
     async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
       // The extended protocol even without params, so query() takes exactly one statement, as on
       // Neon's HTTP endpoint and PGlite. `queryMode` is missing from @types/pg.
-      const res = await send({ name: options?.name, text, values: params ? [...params] : [], types: rowTypes, queryMode: 'extended' } as pg.QueryConfig);
+      const res = await send({ name: prepared ? options?.name : undefined, text, values: params ? [...params] : [], types: rowTypes, queryMode: 'extended' } as pg.QueryConfig);
       return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
     },
     async exec(sql: string): Promise<void> {
@@ -35,7 +35,15 @@ function statements(send: Send): Pick<Db, 'query' | 'exec'> {
   };
 }
 
-export interface PgDbConfig {
+export interface PgDbOptions {
+  /**
+   * Named prepared statements for the hot statements (default: on, unless the URL says
+   * `pgbouncer=true`). Turn them off behind a transaction-mode pooler that cannot keep them.
+   */
+  preparedStatements?: boolean;
+}
+
+export interface PgDbConfig extends PgDbOptions {
   connectionString: string;
   /** Pool size; pg's default is 10. */
   max?: number;
@@ -46,15 +54,18 @@ export interface PgDbConfig {
  * BEGIN, an enqueue through it commits or rolls back with the app's writes (the outbox pattern). The caller
  * owns the connection and the transaction: `close()` does nothing, and there is no nested `transaction`.
  */
-export function pgClientDb(client: pg.ClientBase): Db {
-  return { driver: 'pg', ...statements((c) => client.query(c)), close: async () => {} };
+export function pgClientDb(client: pg.ClientBase, options: PgDbOptions = {}): Db {
+  return { driver: 'pg', ...statements((c) => client.query(c), options.preparedStatements ?? true), close: async () => {} };
 }
 
 /**
  * `Db` over a node-postgres Pool. A Pool passed in stays the caller's: `close()` does not end it.
  */
-export function pgDb(config: PgDbConfig | pg.Pool): Db {
+export function pgDb(config: PgDbConfig | pg.Pool, options: PgDbOptions = {}): Db {
   const owned = !(config instanceof pg.Pool);
+  const prepared = owned
+    ? usePreparedStatements(config.preparedStatements, config.connectionString)
+    : usePreparedStatements(options.preparedStatements, config.options.connectionString ?? '');
   const pool = config instanceof pg.Pool ? config : new pg.Pool({ connectionString: config.connectionString, max: config.max });
   // An idle client whose server connection drops emits 'error' on the pool; pg discards that
   // client, and without a listener Node would crash the process.
@@ -63,12 +74,12 @@ export function pgDb(config: PgDbConfig | pg.Pool): Db {
 
   return {
     driver: 'pg',
-    ...statements((c) => pool.query(c)),
+    ...statements((c) => pool.query(c), prepared),
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       return inTransaction(client, 'BEGIN', () =>
         // The connection belongs to the transaction and is released when `fn` settles.
-        fn(pgClientDb(client)),
+        fn(pgClientDb(client, { preparedStatements: prepared })),
       );
     },
     close: () => (closing ??= owned ? pool.end() : Promise.resolve()),

@@ -39,3 +39,16 @@ export async function inTransaction<T>(client: PooledClient, begin: string, fn: 
     client.release(broken);
   }
 }
+
+/**
+ * Whether a connection may use named prepared statements. A transaction-mode pooler (PgBouncer
+ * before 1.21 or without max_prepared_statements, Supabase's pooler, RDS Proxy) hands each
+ * transaction a different server connection, where a statement this client prepared elsewhere is
+ * missing or already exists. An explicit setting wins; otherwise a URL with `pgbouncer=true`
+ * (the convention Prisma and Supabase's pooler URLs use) turns them off.
+ */
+export function usePreparedStatements(setting: boolean | undefined, connectionString: string): boolean {
+  if (setting !== undefined) return setting;
+  const query = /\?(.*)$/.exec(connectionString)?.[1] ?? '';
+  return new URLSearchParams(query).get('pgbouncer')?.toLowerCase() !== 'true';
+}

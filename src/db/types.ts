@@ -12,6 +12,7 @@ export interface QueryOptions {
   /**
    * Names a hot statement so drivers with sessions (pg, Neon WebSocket) prepare it once per
    * connection instead of planning it on every call; the others ignore it. One name, one text.
+   * An adapter opened with `preparedStatements: false` (behind a transaction-mode pooler) drops it.
    */
   name?: string;
 }

@@ -11,6 +11,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { describeError } from '../db/errors.ts';
 import { inTransaction } from '../db/shared.ts';
 
 export interface WsProxyOptions {
@@ -90,7 +91,7 @@ export async function startWsProxy(opts: WsProxyOptions = {}): Promise<WsProxy> 
   const counts = { open: 0, total: 0 };
 
   const server = createServer((req, res) => {
-    handleSql(req, res, allow, pools).catch((err: unknown) => reply(res, 500, { message: String(err) }));
+    handleSql(req, res, allow, pools).catch((err: unknown) => reply(res, 500, { message: describeError(err) }));
   });
   const wss = new WebSocketServer({ noServer: true });
 
@@ -256,7 +257,7 @@ async function handleSql(
     reply(res, 200, { results });
   } catch (err) {
     // Neon answers database errors with 400 and the error's fields; anything else is a server error.
-    if (!(err instanceof pg.DatabaseError)) return reply(res, 500, { message: String(err) });
+    if (!(err instanceof pg.DatabaseError)) return reply(res, 500, { message: describeError(err) });
     reply(res, 400, { message: err.message, ...Object.fromEntries(ERROR_FIELDS.map((k) => [k, err[k]])) });
   }
 }

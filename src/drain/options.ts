@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_RETRY_POLICY } from '../backoff.ts';
 import type { Config } from '../config.ts';
+import type { DbErrorKind } from '../db/errors.ts';
 import type { Db } from '../db/types.ts';
 import type { Logger } from '../logger.ts';
 import type { TaskRegistry } from '../tasks/registry.ts';
@@ -86,6 +87,8 @@ export interface DrainSummary {
   retryAfterMs?: number;
   /** The database error that ended the drain, if any. Unrecorded outcomes are recovered by lease expiry. */
   error?: string;
+  /** With `db_error`: transient (an outage; retry later), data (a row the database refused) or program (a bug or missing migration). */
+  errorKind?: DbErrorKind;
   workerId: string;
 }
 

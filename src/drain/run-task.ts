@@ -1,7 +1,7 @@
 import { describeError } from '../db/errors.ts';
 import { teeLogger } from '../logger.ts';
 import { appError, cancelledError, infraError, invalidSpec, securityViolation } from '../outcome.ts';
-import { isAllowed } from '../tasks/allowlist.ts';
+import { mayRun } from '../tasks/allowlist.ts';
 import type { AnyTask, TaskContext } from '../tasks/registry.ts';
 import { checkTaskInput } from '../tasks/input.ts';
 import type { BatchContext } from './batch.ts';
@@ -14,8 +14,10 @@ const MAX_CAPTURE_CHARS = 1024 * 1024;
 type AbortReason = 'timeout' | 'cancelled' | 'lease_lost' | 'deadline' | 'shutdown';
 
 export class RunAbort extends Error {
-  constructor(readonly reason: AbortReason) {
+  readonly reason: AbortReason;
+  constructor(reason: AbortReason) {
     super(reason);
+    this.reason = reason;
     this.name = 'RunAbort';
   }
 }
@@ -38,7 +40,7 @@ export async function runTask(
   if (row.cancel_requested) return fail(row, cancelledError(taskPath, bc.workerId, now()));
   const def = bc.deps.registry.get(taskPath);
   if (!def) return fail(row, invalidSpec(`unknown task path: ${taskPath}`, now()));
-  if (!isAllowed(taskPath, bc.opts.allowedTaskModules)) return fail(row, securityViolation(taskPath, now()));
+  if (!mayRun(taskPath, bc.opts.allowedTaskModules, bc.deps.registry)) return fail(row, securityViolation(taskPath, now()));
 
   const input = parseInput(def, row.spec_json);
   if ('error' in input) return fail(row, invalidSpec(input.error, now()));

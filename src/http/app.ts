@@ -4,10 +4,12 @@ import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
 import type { ZodMiniType } from 'zod/mini';
 import type { Config } from '../config.ts';
+import { describeError } from '../db/errors.ts';
 import type { Db } from '../db/types.ts';
 import { enqueueMany, type EnqueueInput, type EnqueueResult } from '../enqueue.ts';
 import { DEFAULT_OPS, type DrainRequest, type JobName, type Ops, type ReclaimRequest, runJob } from '../jobs.ts';
 import { consoleLogger, type Logger } from '../logger.ts';
+import { warnAllowList } from '../tasks/allowlist.ts';
 import type { TaskRegistry } from '../tasks/registry.ts';
 import { createLimiter, metricsAuth, operatorAuth, type AuthSetup } from './auth.ts';
 import { clientIpResolver, type ConnInfoFn } from './client-ip.ts';
@@ -96,7 +98,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
       return c.text('ok');
     } catch (err) {
       // Upstream's answer: no driver message leaks to an unauthenticated prober.
-      log.warn('health check failed', { error: (err as Error)?.message });
+      log.warn('health check failed', { error: describeError(err) });
       return c.text('unhealthy', 503, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
     }
   });
@@ -113,6 +115,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
 
   // The worker's metrics listener (upstream's --metrics-addr) serves only the three routes above.
   if (opts.only === 'metrics') return app;
+  warnAllowList(config.worker.allowed_task_modules, registry, log);
 
   const job = async (c: Context<Env>, name: JobName, req: DrainRequest & ReclaimRequest) => {
     if (name === 'drain' && registry.size === 0) {
@@ -128,12 +131,19 @@ export function createApp(opts: AppOptions): Hono<Env> {
       platformBudgetMs: opts.platformBudgetMs?.(c),
     }, req);
     if (result.job === 'drain' && result.summary.stoppedBecause === 'db_error') {
-      // Outcomes the drain could not record are recovered by lease expiry: nothing is lost,
-      // but the caller should try again later.
+      // Outcomes the drain could not record are recovered by lease expiry: nothing is lost. Only
+      // an outage is worth retrying soon; a refused statement or row needs an operator.
       const { error: _hidden, ...summary } = result.summary;
-      return c.json({ error: { code: 'unavailable', message: 'the database failed during the drain' }, summary }, 503, {
-        'Retry-After': String(RETRY_AFTER_SECONDS),
-      });
+      if ((summary.errorKind ?? 'transient') === 'transient') {
+        return c.json({ error: { code: 'unavailable', message: 'the database failed during the drain' }, summary }, 503, {
+          'Retry-After': String(RETRY_AFTER_SECONDS),
+        });
+      }
+      const message =
+        summary.errorKind === 'program'
+          ? "the database refused the drain's statements (a missing migration: run `reproq migrate`, or a bug); the server log says which"
+          : 'the database refused data the drain wrote; the server log names it';
+      return c.json({ error: { code: 'drain_failed', message }, summary }, 500);
     }
     return c.json(result.summary);
   };

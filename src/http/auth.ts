@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import { ipRestriction } from 'hono/ip-restriction';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { Config } from '../config.ts';
+import { describeError } from '../db/errors.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { jsonError } from './errors.ts';
@@ -108,7 +109,7 @@ export function metricsAuth(auth: AuthSetup): MiddlewareHandler[] {
     try {
       restrict = ipRestriction((c) => auth.clientIp(c) ?? '', { allowList }, (_remote, c) => deny(c, auth, 403));
     } catch (err) {
-      throw new ConfigError('METRICS_ALLOW_CIDRS', `invalid metrics allowlist entry: ${(err as Error).message}`);
+      throw new ConfigError('METRICS_ALLOW_CIDRS', `invalid metrics allowlist entry: ${describeError(err)}`);
     }
     // An unknown or unparsable address is refused like a disallowed one (hono throws for those).
     guards.push(counted(restrict, auth, (c) => deny(c, auth, 403)));

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { classifyDbError, describeError } from '../db/errors.ts';
 import { ActiveSpecConflictError, ConfigError, DuplicateActiveTaskError, TaskNotFoundError, TaskStateError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -28,10 +29,16 @@ export function unavailable(c: Context, message = 'the database is unavailable; 
   return jsonError(c, 503, 'unavailable', message, undefined, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
 }
 
+/** SQLSTATEs that mean the tables or functions the app needs are not there: a migration is missing. */
+const SCHEMA_MISSING = new Set(['42P01', '42703', '42883', '42704', '3F000']);
+
 /**
- * The app's `onError`. Client mistakes map to 4xx with the field named. Anything else reached us
- * from the database (the routes do no other I/O), so it is a 503 with Retry-After, logged here
- * and never echoed: a driver message can carry a host name or a query.
+ * The app's `onError`. Client mistakes map to 4xx with the field named. A database error is
+ * answered by its kind (src/db/errors.ts), logged here and never echoed (a driver message can
+ * carry a host name or a query): only a transient one (an outage) is a 503 with Retry-After; data
+ * the database refused is a 422 naming the column or constraint; a statement or schema the
+ * database refuses is a 500 that says whether a migration is missing. A JS error that cannot come
+ * from the network (RangeError, ReferenceError, SyntaxError) is a bug, a 500.
  */
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context): Response => {
@@ -48,8 +55,26 @@ export function errorHandler(log: Logger) {
     if (err instanceof ActiveSpecConflictError) return jsonError(c, 409, 'active_spec_conflict', err.message);
     // The deployment's settings, not the request: say which variable, as a startup failure would.
     if (err instanceof ConfigError) return jsonError(c, 500, 'misconfigured', err.message, err.variable);
-    log.error('request failed', { path: c.req.path, method: c.req.method, error: err?.message ?? String(err) });
-    return unavailable(c);
+    const where = { path: c.req.path, method: c.req.method };
+    if (err instanceof RangeError || err instanceof ReferenceError || err instanceof SyntaxError) {
+      log.error('request failed (a bug)', { ...where, error: describeError(err) });
+      return jsonError(c, 500, 'internal_error', 'the server failed on this request; its log says why');
+    }
+    const db = classifyDbError(err);
+    log.error('request failed', { ...where, kind: db.kind, ...(db.code && { sqlstate: db.code }), error: db.message });
+    switch (db.kind) {
+      case 'transient':
+        return unavailable(c);
+      case 'data': {
+        const e = err as { column?: unknown; constraint?: unknown };
+        const name = [e.column, e.constraint].find((v): v is string => typeof v === 'string' && v !== '');
+        return jsonError(c, 422, 'rejected_by_database', `the database refused a value of this request (SQLSTATE ${db.code}${name ? `, ${name}` : ''})`, name);
+      }
+      case 'program':
+        return SCHEMA_MISSING.has(db.code ?? '')
+          ? jsonError(c, 500, 'schema_missing', 'the database schema is missing or out of date; run `reproq migrate`')
+          : jsonError(c, 500, 'database_error', `the database refused the server's statement (SQLSTATE ${db.code}); its log says why`);
+    }
   };
 }
 

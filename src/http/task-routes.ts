@@ -75,9 +75,10 @@ export const CancelResultSchema = z.object({
   after: z.string(),
   changed: z.boolean(),
   outcome: z.enum(['cancelled', 'cancel_requested', 'already_requested', 'already_finished']),
+  dependants: z.int(),
 });
 export const ReplayResultSchema = z.object({ resultId: z.int(), sourceId: z.int(), specHash: z.string() });
-export const RetryResultSchema = z.object({ retried: z.array(z.int()) });
+export const RetryResultSchema = z.object({ retried: z.array(z.int()), resumed: z.int() });
 
 export const FailedTasksSchema = z.object({
   tasks: z.array(

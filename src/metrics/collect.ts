@@ -52,7 +52,8 @@ export interface PeriodicMetrics {
   name: string;
   cronExpr: string;
   enabled: boolean;
-  nextRunAt: Date;
+  /** null when the stored value is not a time a run can be scheduled at (NULL, -infinity, BC). */
+  nextRunAt: Date | null;
   lastRunAt: Date | null;
   queue: string;
 }
@@ -149,7 +150,7 @@ export async function collectMetrics(db: Db, options: MetricsOptions = {}): Prom
         name: p.name,
         cronExpr: p.cron_expr,
         enabled: p.enabled,
-        nextRunAt: new Date(p.next_run_at),
+        nextRunAt: date(p.next_run_at),
         lastRunAt: date(p.last_run_at),
         queue: p.queue_name,
       })),

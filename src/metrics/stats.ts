@@ -45,7 +45,7 @@ export function renderStats(s: MetricsSnapshot, opts: StatsOptions = {}) {
     name: p.name,
     cron_expr: p.cronExpr,
     enabled: p.enabled,
-    next_run_at: p.nextRunAt.toISOString(),
+    next_run_at: p.nextRunAt?.toISOString() ?? null,
     queue_name: p.queue,
   }));
   const mode = opts.scheduler?.mode ?? 'beat';

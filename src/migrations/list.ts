@@ -5,11 +5,11 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Migration } from '../migrate.ts';
+import { packagePath } from '../package-root.ts';
 
-/** <package root>/migrations, found relative to this module. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+/** <package root>/migrations. */
+export const MIGRATIONS_DIR = packagePath('migrations');
 
 /** Every `NNNN_name.sql` in `dir`, sorted by name; the migration name is the file name without `.sql`. */
 export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migration[]> {

@@ -15,6 +15,8 @@ export interface CancelResult {
   after: string;
   changed: boolean;
   outcome: CancelOutcome;
+  /** Workflow tasks that waited on it and were cancelled with it (chain descendants, a chord's callback). */
+  dependants: number;
 }
 
 interface Row {
@@ -23,9 +25,13 @@ interface Row {
   after: string;
   already_requested: boolean;
   changed: boolean;
+  dependants: number;
 }
 
-/** Cancels a task as the Django admin does, in one statement. Throws TaskNotFoundError. */
+/**
+ * Cancels a task as the Django admin does, in one statement, with what waits on it when it had not
+ * started. Throws TaskNotFoundError.
+ */
 export async function cancelTask(db: Db, id: number): Promise<CancelResult> {
   const resultId = resultIdOf(id);
   const r = (await db.query<Row>(CANCEL_TASK, [resultId])).rows[0];
@@ -37,5 +43,5 @@ export async function cancelTask(db: Db, id: number): Promise<CancelResult> {
     : r.before === 'RUNNING' && r.already_requested
       ? 'already_requested'
       : 'already_finished';
-  return { resultId, before: r.before, after: r.after, changed: r.changed, outcome };
+  return { resultId, before: r.before, after: r.after, changed: r.changed, outcome, dependants: r.dependants };
 }

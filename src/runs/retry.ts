@@ -7,6 +7,8 @@ import { resultIdOf } from './id.ts';
 export interface RetryResult {
   /** Tasks moved from FAILED back to READY. */
   retried: number[];
+  /** Chain links their failure had ended, WAITING again to run after them. */
+  resumed: number;
 }
 
 /**
@@ -15,23 +17,27 @@ export interface RetryResult {
  */
 export async function retryTask(db: Db, id: number): Promise<RetryResult> {
   const resultId = resultIdOf(id);
-  const retried = await retry(db, resultId);
-  if (retried.length === 0) {
+  const result = await retry(db, resultId);
+  if (result.retried.length === 0) {
     const found = (await db.query<{ status: string }>('SELECT status FROM task_runs WHERE result_id = $1', [resultId])).rows[0];
     if (!found) throw new TaskNotFoundError(resultId);
     throw new TaskStateError(resultId, found.status, `task ${resultId} is ${found.status}; only FAILED tasks can be retried`);
   }
-  return { retried };
+  return result;
 }
 
-/** Retries every FAILED task, in one statement; an active duplicate of any of them fails it whole. */
+/**
+ * Retries every FAILED task, in one statement; an active duplicate of any of them fails it whole. A
+ * task that failed only because what it waited on failed comes back with its cause instead.
+ */
 export async function retryFailedTasks(db: Db): Promise<RetryResult> {
-  return { retried: await retry(db, null) };
+  return retry(db, null);
 }
 
-async function retry(db: Db, id: number | null): Promise<number[]> {
+async function retry(db: Db, id: number | null): Promise<RetryResult> {
   try {
-    return (await db.query<{ result_id: number }>(TRIAGE_RETRY, [id])).rows.map((r) => Number(r.result_id));
+    const rows = (await db.query<{ result_id: number; resumed: number }>(TRIAGE_RETRY, [id])).rows;
+    return { retried: rows.map((r) => Number(r.result_id)), resumed: rows[0]?.resumed ?? 0 };
   } catch (err) {
     throw await explainActiveSpec(db, err, null);
   }

@@ -28,7 +28,10 @@ export type CanonicalValue =
 
 /** Forces Python float formatting for a number (`new PyFloat(1)` → `1.0`, `new PyFloat(1e16)` → `1e+16`). */
 export class PyFloat {
-  constructor(readonly value: number) {}
+  readonly value: number;
+  constructor(value: number) {
+    this.value = value;
+  }
   /** JSON.stringify falls back to the plain number (loses `.0`, never the value). */
   toJSON(): number {
     return this.value;

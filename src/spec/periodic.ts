@@ -15,7 +15,10 @@ import { sha256Hex } from './hash.ts';
 
 /** Text from Postgres (`(payload_json->'args')::text`), kept verbatim apart from Go's compaction. */
 export class RawJson {
-  constructor(readonly text: string) {}
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
 }
 
 export type PeriodicJson = JsonValue | bigint | RawJson;

@@ -2,10 +2,13 @@
  * The beat's write, one statement for a whole page: advance each periodic task whose
  * `next_run_at` is still the value the tick read, and insert that task's runs, only for the rows
  * this statement advanced. Concurrent ticks (or a Go beat) that read the same row race on the
- * row lock: SKIP LOCKED passes over a row another tick is advancing, and a row it already
- * advanced fails the equality re-check, so a run is enqueued by exactly one tick. Nothing is
- * half-done if the tick dies: the advance and the inserts commit together or not at all. No
- * advisory lock, so it works through transaction poolers and Neon's HTTP endpoint.
+ * row lock: a tick waits for a row another tick holds (rows are locked in name order, so ticks
+ * cannot deadlock each other), then re-checks it; a row the other tick advanced fails the
+ * equality re-check, and one whose tick rolled back is advanced here. So a run is enqueued by
+ * exactly one tick, and a row this statement did not advance is one another writer changed (the
+ * tick's `lostRace`), never one that was merely busy. Nothing is half-done if the tick dies: the
+ * advance and the inserts commit together or not at all. No advisory lock, so it works through
+ * transaction poolers and Neon's HTTP endpoint.
  *
  * An active row (READY/RUNNING) with the same spec_hash suppresses the insert, as upstream's NOT
  * EXISTS does (here through idx_task_runs_spec_unique, which also covers a racing Go beat).
@@ -25,7 +28,7 @@ won AS (
   FROM periodic_tasks p JOIN task t ON t.name = p.name
   WHERE p.enabled AND p.next_run_at = t.old_next_run_at
   ORDER BY p.name
-  FOR UPDATE OF p SKIP LOCKED
+  FOR UPDATE OF p
 ),
 advanced AS (
   UPDATE periodic_tasks p SET

@@ -3,6 +3,7 @@
  * queue not paused, lock_key free, concurrency below the row's limit) plus the in-batch limits a
  * batch needs: one row per lock_key, no more rows per concurrency_key than its free slots, and no
  * more rows per rate-limit bucket than its whole tokens (upstream checks only the head candidate).
+ * The key checks hold across concurrent drains: see migrations/0004_claim_key_locks.sql.
  *
  * Reads $2 (leased_by), $3 (queue), $4 (task paths), $5 (how many), $6 (lease seconds) and $8
  * (sweep). Defines `locked`, `limited`, `picked`, `spent`, `rate_wait` (one row: seconds until a
@@ -53,10 +54,14 @@ picked AS (
     FROM locked l LEFT JOIN limited lim ON lim.result_id = l.result_id
   ) k
   WHERE (k.lock_key IS NULL OR k.lock_rank = 1)
-    AND (k.concurrency_key IS NULL OR k.concurrency_key = '' OR k.concurrency_limit <= 0
-      OR k.slot + (SELECT count(*) FROM task_runs r
-                   WHERE r.status = 'RUNNING' AND r.concurrency_key = k.concurrency_key) <= k.concurrency_limit)
     AND (k.limit_key IS NULL OR k.token <= k.available)
+    -- The key checks in locked read this statement's snapshot, which misses claims other drains
+    -- have not committed yet. reproq_claim_keys (migration 0004) takes the key's advisory lock and
+    -- counts its RUNNING rows again with a fresh snapshot. The CASE keeps rows without keys from
+    -- calling it, and its cost puts it after the cheaper filters.
+    AND CASE WHEN k.lock_key IS NULL
+              AND (k.concurrency_key IS NULL OR k.concurrency_key = '' OR k.concurrency_limit <= 0) THEN TRUE
+        ELSE reproq_claim_keys(k.lock_key, k.concurrency_key, k.concurrency_limit, k.slot) END
 ),
 spent AS (
   -- One token per claimed task, taken only if the bucket still holds them all (a concurrent drain

@@ -15,7 +15,9 @@
  * - periodic_tasks, reproq_workers, reproq_queue_controls: small tables, capped at `$3` rows;
  * - terminal totals: planner estimates (pg_class.reltuples x pg_stats frequencies), or with
  *   `$2` exact counts per queue and status, which scan the whole table (small databases only).
- * `$4` is the periodic lag a tick may have before a due task counts as overdue (seconds).
+ * `$4` is the periodic lag a tick may have before a due task counts as overdue (seconds). A
+ * next_run_at no tick can schedule (NULL in a hand-made table, -infinity, BC) counts as overdue,
+ * and is listed as null: a JS Date cannot hold it.
  */
 export const COLLECT_METRICS = `
 WITH
@@ -92,14 +94,15 @@ SELECT
    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE c.oid = 'task_runs'::regclass) AS estimate,
   (SELECT COALESCE(jsonb_agg(jsonb_build_object(
-      'name', name, 'cron_expr', cron_expr, 'enabled', enabled, 'next_run_at', next_run_at,
+      'name', name, 'cron_expr', cron_expr, 'enabled', enabled,
+      'next_run_at', CASE WHEN next_run_at BETWEEN '0001-01-01T00:00:00Z' AND '9999-12-31T23:59:59Z' THEN next_run_at END,
       'last_run_at', last_run_at, 'queue_name', queue_name) ORDER BY name), '[]'::jsonb)
    FROM (SELECT * FROM periodic_tasks ORDER BY name LIMIT $3::int) p) AS periodic,
   (SELECT jsonb_build_object(
       'enabled', count(*) FILTER (WHERE enabled),
       'disabled', count(*) FILTER (WHERE NOT enabled),
-      'overdue', count(*) FILTER (WHERE enabled AND next_run_at < NOW() - make_interval(secs => $4::float8)),
-      'oldest_due', min(next_run_at) FILTER (WHERE enabled AND next_run_at <= NOW()))
+      'overdue', count(*) FILTER (WHERE enabled AND (next_run_at IS NULL OR next_run_at < NOW() - make_interval(secs => $4::float8))),
+      'oldest_due', min(next_run_at) FILTER (WHERE enabled AND next_run_at BETWEEN '0001-01-01T00:00:00Z' AND NOW()))
    FROM periodic_tasks) AS periodic_summary,
   (SELECT COALESCE(jsonb_agg(jsonb_build_object(
       'worker_id', worker_id, 'hostname', hostname, 'concurrency', concurrency, 'queues', queues,

@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_PAYLOAD_BYTES, KEY_MAX_CHARS, MAX_ATTEMPTS_MAX, PRIORITY_MAX, PRIORITY_MIN, QUEUE_NAME_MAX_CHARS, TASK_PATH_MAX_CHARS } from '../limits.ts';
+
 /**
  * What `reproq pg-cron --install` creates: a beat tick that Postgres runs itself, scheduled once
  * (every minute) through pg_cron. It does what `beat()` does with the default misfire policy
@@ -16,8 +18,9 @@
  *   order, `< > & U+2028 U+2029` escaped), so the spec bytes and spec_hash are the Go beat's and
  *   the TS beat's for the same tick (dedup holds across all three).
  * - reproq_pg_cron_tick: the tick. Rows are locked with SKIP LOCKED, each in its own
- *   subtransaction: a bad payload or cron expression leaves that row due (and logs a WARNING),
- *   the others proceed. Upstream's pg_cron function compared `spec_hash = spec_hash` against a
+ *   subtransaction: a row the TS beat would refuse (the same column rules and bounds, including
+ *   NULLs a hand-made table allows), or one whose run the database refuses, is left due and
+ *   logged as a WARNING naming the column; the others proceed. It returns the rows it advanced. Upstream's pg_cron function compared `spec_hash = spec_hash` against a
  *   PL/pgSQL variable of the same name (an ambiguity error at first run); every variable here is
  *   `v_`-prefixed and every column qualified.
  */
@@ -140,22 +143,41 @@ DECLARE
   v_spec text; v_hash text; v_next timestamptz; v_done integer := 0;
 BEGIN
   FOR v_task IN
-    SELECT * FROM periodic_tasks p WHERE p.enabled AND p.next_run_at <= now()
-    ORDER BY p.next_run_at, p.name FOR UPDATE SKIP LOCKED
+    SELECT * FROM periodic_tasks p WHERE p.enabled AND (p.next_run_at <= now() OR p.next_run_at IS NULL)
+    ORDER BY p.next_run_at NULLS FIRST, p.name FOR UPDATE SKIP LOCKED
   LOOP
     BEGIN
+      -- The TS beat's row rules (src/beat.ts), with the same bounds (src/limits.ts).
+      IF v_task.next_run_at IS NULL THEN RAISE EXCEPTION 'next_run_at: is NULL: the task is never due'; END IF;
+      IF v_task.next_run_at < '0001-01-01T00:00:00Z' THEN
+        RAISE EXCEPTION 'next_run_at: % is not a time a run can be scheduled at', v_task.next_run_at;
+      END IF;
+      IF v_task.cron_expr IS NULL THEN RAISE EXCEPTION 'cron_expr: is NULL'; END IF;
+      IF v_task.task_path IS NULL THEN RAISE EXCEPTION 'task_path: is NULL'; END IF;
+      IF v_task.task_path !~ '[^ \t\n\r\f\v]' THEN RAISE EXCEPTION 'task_path: is empty'; END IF;
+      IF char_length(v_task.task_path) > ${TASK_PATH_MAX_CHARS} THEN RAISE EXCEPTION 'task_path: is longer than ${TASK_PATH_MAX_CHARS} characters'; END IF;
+      IF v_task.queue_name IS NULL THEN RAISE EXCEPTION 'queue_name: is NULL'; END IF;
+      IF char_length(v_task.queue_name) > ${QUEUE_NAME_MAX_CHARS} THEN RAISE EXCEPTION 'queue_name: is longer than ${QUEUE_NAME_MAX_CHARS} characters'; END IF;
+      IF v_task.priority IS NULL THEN RAISE EXCEPTION 'priority: is NULL'; END IF;
+      IF v_task.priority NOT BETWEEN ${PRIORITY_MIN} AND ${PRIORITY_MAX} THEN RAISE EXCEPTION 'priority: % is outside ${PRIORITY_MIN}..${PRIORITY_MAX}', v_task.priority; END IF;
+      IF v_task.max_attempts IS NULL THEN RAISE EXCEPTION 'max_attempts: is NULL'; END IF;
+      IF v_task.max_attempts > ${MAX_ATTEMPTS_MAX} THEN RAISE EXCEPTION 'max_attempts: is above ${MAX_ATTEMPTS_MAX}'; END IF;
+      IF v_task.concurrency_limit IS NULL THEN RAISE EXCEPTION 'concurrency_limit: is NULL'; END IF;
+      IF v_task.concurrency_limit < 0 THEN RAISE EXCEPTION 'concurrency_limit: is negative'; END IF;
+      IF char_length(v_task.concurrency_key) > ${KEY_MAX_CHARS} THEN RAISE EXCEPTION 'concurrency_key: is longer than ${KEY_MAX_CHARS} characters'; END IF;
       v_payload := v_task.payload_json;
+      IF v_payload IS NULL THEN RAISE EXCEPTION 'payload_json: is NULL'; END IF;
       IF jsonb_typeof(v_payload) = 'object' AND (v_payload ? 'args' OR v_payload ? 'kwargs') THEN
         v_args := COALESCE(v_payload -> 'args', '[]'::jsonb);
         v_kwargs := COALESCE(v_payload -> 'kwargs', '{}'::jsonb);
-        IF jsonb_typeof(v_args) NOT IN ('array', 'null') THEN RAISE EXCEPTION 'invalid periodic args'; END IF;
-        IF jsonb_typeof(v_kwargs) NOT IN ('object', 'null') THEN RAISE EXCEPTION 'invalid periodic kwargs'; END IF;
+        IF jsonb_typeof(v_args) NOT IN ('array', 'null') THEN RAISE EXCEPTION 'payload_json: invalid periodic args'; END IF;
+        IF jsonb_typeof(v_kwargs) NOT IN ('object', 'null') THEN RAISE EXCEPTION 'payload_json: invalid periodic kwargs'; END IF;
       ELSIF jsonb_typeof(v_payload) IN ('array', 'null') THEN
         v_args := v_payload; v_kwargs := '{}'::jsonb;
       ELSIF jsonb_typeof(v_payload) = 'object' THEN
         v_args := '[]'::jsonb; v_kwargs := v_payload;
       ELSE
-        RAISE EXCEPTION 'invalid payload JSON';
+        RAISE EXCEPTION 'payload_json: invalid payload JSON';
       END IF;
       v_queue := COALESCE(NULLIF(v_task.queue_name, ''), 'default');
       v_attempts := CASE WHEN v_task.max_attempts <= 0 THEN 3 ELSE v_task.max_attempts END;
@@ -169,9 +191,16 @@ BEGIN
         || ',"periodic_name":' || reproq_go_string(v_task.name)
         || ',"scheduled_at":"' || to_char(v_task.next_run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
         || '","exec":{"timeout_seconds":900,"max_attempts":' || v_attempts || '}}';
+      IF octet_length(v_spec) > ${DEFAULT_MAX_PAYLOAD_BYTES} THEN
+        RAISE EXCEPTION 'payload_json: the run''s spec would be % bytes, over the ${DEFAULT_MAX_PAYLOAD_BYTES}-byte payload limit', octet_length(v_spec);
+      END IF;
       v_hash := encode(sha256(convert_to(v_spec, 'UTF8')), 'hex');
-      v_next := reproq_cron_next(v_task.cron_expr, now());
-      IF v_next IS NULL THEN RAISE EXCEPTION 'cron expression "%" never fires', v_task.cron_expr; END IF;
+      BEGIN
+        v_next := reproq_cron_next(v_task.cron_expr, now());
+      EXCEPTION WHEN OTHERS THEN
+        RAISE EXCEPTION 'cron_expr: %', SQLERRM;
+      END;
+      IF v_next IS NULL THEN RAISE EXCEPTION 'cron_expr: "%" never fires', v_task.cron_expr; END IF;
 
       INSERT INTO task_runs AS tr (
         backend_alias, queue_name, priority, run_after, spec_json, spec_hash, task_path, status,

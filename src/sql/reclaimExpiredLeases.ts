@@ -1,3 +1,5 @@
+import { workflowCascadeCtes } from './workflowCascade.ts';
+
 /**
  * Reclaim, in one statement: RUNNING rows whose lease ended more than `$1` seconds ago (and,
  * with `$2`, rows with no lease at all) are locked with SKIP LOCKED, oldest lease first, at most
@@ -7,9 +9,13 @@
  * `leased_by` no more). `$4 = 'fail'` fails every matched row instead. With `$5` (dry run) the
  * rows are only listed. `run_after` and `cancel_requested` are left as they are, as upstream does.
  * RUNNING rows are few; idx_task_runs_lock_key (WHERE status = 'RUNNING') reaches them.
+ *
+ * Unlike upstream, a row this reclaim fails ends its workflow in the same statement
+ * (workflowCascade.ts): chain descendants and a chord's callback end, the workflow_runs row fails.
+ * Each row also carries `dependants`, how many waiting tasks that ended.
  */
 export const RECLAIM_EXPIRED_LEASES = `
-WITH candidate AS (
+WITH RECURSIVE candidate AS (
   SELECT result_id, leased_until
   FROM task_runs
   WHERE status = 'RUNNING'
@@ -32,9 +38,9 @@ reclaimed AS (
     updated_at = NOW()
   FROM candidate c
   WHERE t.result_id = c.result_id AND NOT $5::boolean
-  RETURNING t.result_id, t.status
-)
-SELECT c.result_id, r.status
+  RETURNING t.result_id, t.status, t.workflow_id
+),${workflowCascadeCtes('reclaimed', 'ended')}
+SELECT c.result_id, r.status, (SELECT count(*) FROM ended)::int AS dependants
 FROM candidate c LEFT JOIN reclaimed r ON r.result_id = c.result_id
 ORDER BY c.leased_until NULLS FIRST, c.result_id
 `;

@@ -32,7 +32,7 @@ export function stepSql(agingFactor: number): string {
       ? `reproq_claim_rank(tr.priority, tr.enqueued_at, ${formatFactor(agingFactor)}) DESC`
       : 'tr.priority DESC, tr.enqueued_at ASC';
   return `
-WITH ${COMPLETE_OUTCOMES_CTES},
+WITH RECURSIVE ${COMPLETE_OUTCOMES_CTES},
 registered AS (
   INSERT INTO reproq_workers (worker_id, hostname, concurrency, queues, version, started_at, last_seen_at)
   SELECT w.worker_id, w.hostname, w.concurrency, w.queues, w.version, NOW(), NOW()

@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+/** The package's bin (runs dist/); units written by `reproq systemd` point at it. */
 export const BIN = fileURLToPath(new URL('../../bin/reproq.mjs', import.meta.url));
+/** The CLI from the sources, which the tests run. */
+const SRC_CLI = fileURLToPath(new URL('./reproq-src.mjs', import.meta.url));
 const SRC_INDEX = pathToFileURL(fileURLToPath(new URL('../../src/index.ts', import.meta.url))).href;
 
 export interface RunResult {
@@ -23,7 +26,7 @@ export interface Running extends Promise<RunResult> {
 export function reproq(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): Running {
   const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, REPROQ_CONFIG: undefined, ...opts.env };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SRC_CLI, ...args], { cwd: opts.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const watchers: { re: RegExp; resolve: () => void }[] = [];

@@ -1,8 +1,12 @@
-/** The server the tests use; CI exports DATABASE_URL, a developer machine gets the local default. */
-export const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
+import { LOCAL_URL, withDatabase } from './postgres.ts';
+
+/**
+ * The server this run uses. Under vitest, test/global-setup.ts chooses it (test/support/postgres.ts)
+ * and hands it to the test workers as DATABASE_URL; scripts such as the benchmark use DATABASE_URL
+ * or the local server.
+ */
+export const ADMIN_URL = process.env.DATABASE_URL || LOCAL_URL;
 
 export function databaseUrl(name: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return withDatabase(ADMIN_URL, name);
 }

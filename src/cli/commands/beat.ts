@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { beat, MisfirePolicySchema, type BeatSummary } from '../../beat.ts';
+import { beat, logBeatErrors, MisfirePolicySchema, type BeatSummary } from '../../beat.ts';
+import { describeError } from '../../db/errors.ts';
 import type { Db } from '../../db/types.ts';
 import { parseDuration } from '../../duration.ts';
 import { ValidationError, validate } from '../../errors.ts';
@@ -64,7 +65,7 @@ async function runBeat(flags: BeatFlags): Promise<void> {
           report(await beat(db, tick), flags, log);
         } catch (err) {
           // Like upstream: log and keep ticking; the next tick retries.
-          log.error('Failed to enqueue periodic tasks', { error: (err as Error).message });
+          log.error('Failed to enqueue periodic tasks', { error: describeError(err) });
         }
         await sleep(intervalMs, stop.signal);
       }
@@ -86,7 +87,7 @@ async function warnOtherBeats(db: Db, me: string | null, withinS: number, log: L
 function report(s: BeatSummary, flags: BeatFlags, log: Logger): void {
   if (flags.json) console.log(JSON.stringify(s));
   else if (s.enqueued > 0) log.info('Enqueued periodic tasks', { count: s.enqueued, due: s.due, duration_ms: s.durationMs });
-  for (const e of s.errors) log.warn('Periodic task not scheduled', { name: e.name, field: e.field, error: e.message });
+  logBeatErrors(s, log);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

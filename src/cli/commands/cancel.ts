@@ -22,7 +22,7 @@ export function registerCancel(program: Command): void {
 function describe(r: CancelResult): string {
   switch (r.outcome) {
     case 'cancelled':
-      return `Cancelled task ${r.resultId} (was ${r.before}).`;
+      return `Cancelled task ${r.resultId} (was ${r.before})${r.dependants > 0 ? ` and ${r.dependants} workflow task(s) waiting on it` : ''}.`;
     case 'cancel_requested':
       return `Cancel requested for task ${r.resultId} (RUNNING): its worker stops it at the next lease renewal.`;
     case 'already_requested':

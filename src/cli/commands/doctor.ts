@@ -1,10 +1,10 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { envLayer, resolveConfig } from '../../config.ts';
+import { describeError } from '../../db/errors.ts';
 import type { Db } from '../../db/types.ts';
 import { checkSchema, EXPECTED_COLUMNS, migrationStatus } from '../../migrate.ts';
-import { isAllowed } from '../../tasks/allowlist.ts';
-import { DEBUG_TASKS } from '../../tasks/debug.ts';
+import { allowListReport } from '../../tasks/allowlist.ts';
 import type { TaskRegistry } from '../../tasks/registry.ts';
 import { flagLayer, type CliConfig } from '../config-file.ts';
 import { commandConfig, loadTasks, openDatabase, withDbFlags, type DbFlags } from '../context.ts';
@@ -61,7 +61,7 @@ async function runChecks(flags: DoctorFlags): Promise<Check[]> {
     else add('info', 'no config file (reproq.yaml/.toml): using env and flags');
     if (cfg.file?.ignored.length) add('info', `ignored (the Go worker's Python executor only): ${cfg.file.ignored.join(', ')}`);
   } catch (err) {
-    add('error', `config: ${(err as Error).message}`);
+    add('error', `config: ${describeError(err)}`);
     // Go on with env and flags alone, so the database checks still run.
     cfg = resolveConfig([envLayer(process.env), flagLayer([{ key: 'dsn', flag: '--dsn', value: flags.dsn }])]);
   }
@@ -75,7 +75,7 @@ async function runChecks(flags: DoctorFlags): Promise<Check[]> {
       registry = await loadTasks(tasksPath);
       add('ok', `tasks module ${tasksPath}: ${registry.size} task(s)`);
     } catch (err) {
-      add('error', (err as Error).message);
+      add('error', describeError(err));
     }
   }
   if (registry) checkAllowList(registry, cfg, add);
@@ -88,7 +88,7 @@ async function runChecks(flags: DoctorFlags): Promise<Check[]> {
     db = await openDatabase(flags, cfg);
     await db.query('SELECT 1');
   } catch (err) {
-    add('error', `database: ${(err as Error).message || (err as { code?: string }).code}`);
+    add('error', `database: ${describeError(err)}`);
     return checks;
   }
   try {
@@ -105,15 +105,18 @@ async function runChecks(flags: DoctorFlags): Promise<Check[]> {
 
 function checkAllowList(registry: TaskRegistry, cfg: CliConfig, add: (l: Level, m: string, f?: string) => void): void {
   const allowed = cfg.config.worker.allowed_task_modules;
-  // The built-in debug tasks (upstream's reproq_django.tasks.*) are there for stress-test; an allow-list need not admit them.
-  const builtIn = new Set(DEBUG_TASKS.map((t) => t.path));
-  const uncovered = registry.paths().filter((p) => !builtIn.has(p) && !isAllowed(p, allowed));
-  const fix = 'reproq allowlist --write (or set ALLOWED_TASK_MODULES)';
-  if (uncovered.length > 0) {
-    add('warn', `allow-list ${allowed.length ? allowed.join(',') : '(empty: upstream default myapp.tasks.,tasks.)'} rejects ${uncovered.length} registered task(s): ${uncovered.join(', ')}`, fix);
-  } else if (allowed.length === 0) {
-    add('warn', 'ALLOWED_TASK_MODULES not set: upstream default myapp.tasks.,tasks. applies', fix);
-  } else add('ok', `allow-list covers all ${registry.size} registered task(s)`);
+  const report = allowListReport(allowed, registry);
+  if (report.source === 'registry') {
+    add('ok', `ALLOWED_TASK_MODULES not set: the ${registry.size} registered task(s) are allowed`);
+    return;
+  }
+  const fix = 'reproq allowlist --write (or add the modules to ALLOWED_TASK_MODULES, or unset it)';
+  if (report.rejected.length > 0) {
+    add('warn', `allow-list ${allowed.join(',')} rejects ${report.rejected.length} registered task(s), which will fail with security_violation: ${report.rejected.join(', ')}`, fix);
+  } else add('ok', `allow-list covers all ${registry.size - report.rejectedBuiltins.length} registered task(s)`);
+  if (report.rejectedBuiltins.length > 0) {
+    add('info', `allow-list rejects the built-in debug tasks (${report.rejectedBuiltins.join(', ')}): \`reproq stress-test\` rows would fail; add reproq_django.tasks. to run them`);
+  }
 }
 
 async function checkDatabase(db: Db, add: (l: Level, m: string, f?: string) => void): Promise<void> {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { drain } from '../../drain.ts';
 import { drainOptionsFromConfig } from '../../drain/options.ts';
 import { consoleLogger } from '../../logger.ts';
+import { warnAllowList } from '../../tasks/allowlist.ts';
 import { int, list } from '../args.ts';
 import { assertSchemaPresent, commandConfig, loadTasks, output, withDb, withDbFlags, type DbFlags } from '../context.ts';
 import { fileLogSink } from '../logs-dir.ts';
@@ -53,10 +54,12 @@ export function registerDrain(program: Command): void {
       const c = cfg.config;
       const registry = await loadTasks(flags.tasks ?? c.tasks);
       const workerName = c.worker.worker_id ?? 'reproq-edge';
+      const log = consoleLogger({ worker: workerName });
+      warnAllowList(c.worker.allowed_task_modules, registry, log);
       await withDb(flags, async (db) => {
         const logSink = c.worker.logs_dir ? fileLogSink(c.worker.logs_dir) : undefined;
         const summary = await drain(
-          { db, registry, logger: consoleLogger({ worker: workerName }), ...(logSink && { logSink }) },
+          { db, registry, logger: log, ...(logSink && { logSink }) },
           drainOptionsFromConfig(c, { hostname: hostname() }),
         );
         if (summary.stoppedBecause === 'db_error') await assertSchemaPresent(db);

@@ -30,10 +30,11 @@ export function registerReclaim(program: Command): void {
           dryRun: flags.dryRun === true,
           includeNullLease: flags.includeNullLease === true,
         });
-        if (flags.json) console.log(JSON.stringify(r));
-        else if (r.matched === 0) console.log('No expired leases found.');
+        if (flags.json) return console.log(JSON.stringify(r));
+        if (r.matched === 0) console.log('No expired leases found.');
         else if (r.dryRun) console.log(`Dry run: ${r.matched} task(s) match reclaim criteria.`);
         else console.log(`Requeued ${r.requeued} task(s); marked ${r.failed} task(s) failed.`);
+        if (r.dependantsEnded > 0) console.log(`Ended ${r.dependantsEnded} workflow task(s) whose upstream task did not succeed.`);
       });
     });
 }

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { int } from '../args.ts';
 import { output } from '../context.ts';
+import { packagePath } from '../../package-root.ts';
 
 interface SystemdFlags {
   user?: string;
@@ -31,7 +31,7 @@ interface SystemdFlags {
 }
 
 /** This package's CLI script: units run it with the node binary that generated them, both absolute. */
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/reproq.mjs');
+const BIN = packagePath('bin', 'reproq.mjs');
 
 export function registerSystemd(program: Command): void {
   program

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { describeError } from '../../db/errors.ts';
 import { drain, type DrainSummary } from '../../drain.ts';
 import { drainOptionsFromConfig } from '../../drain/options.ts';
 import { parseDuration } from '../../duration.ts';
@@ -10,6 +11,7 @@ import { consoleLogger, type Logger } from '../../logger.ts';
 import { checkSchema } from '../../migrate.ts';
 import { reclaim } from '../../reclaim.ts';
 import { TOUCH_WORKER } from '../../sql/touchWorker.ts';
+import { warnAllowList } from '../../tasks/allowlist.ts';
 import { TaskRegistry } from '../../tasks/registry.ts';
 import { openMetricsWarning, startNodeServer, type NodeServer } from '../../../workers/node.ts';
 import { int, list, number } from '../args.ts';
@@ -115,6 +117,7 @@ async function runWorker(flags: WorkerFlags): Promise<void> {
   const status = liveLine();
   status.set('loading tasks…');
   const registry = await loadTasks(flags.tasks ?? c.tasks);
+  warnAllowList(c.worker.allowed_task_modules, registry, log);
   status.set('connecting…');
   const db = await openDatabase(flags, cfg);
   const claiming = new AbortController();
@@ -137,12 +140,12 @@ async function runWorker(flags: WorkerFlags): Promise<void> {
     if (!schema.ok) throw new ReproqError(`the database schema is incomplete (${schema.issues[0]?.object}: ${schema.issues[0]?.message}); run \`reproq migrate\``);
     metrics = await startMetricsListener(cfg.config, db, log);
     status.done(`worker ${workerName} ready: queues ${c.worker.queues.join(',')}, concurrency ${c.worker.concurrency}, ${registry.size} task(s)`);
-    timers.push(setInterval(() => void db.query(TOUCH_WORKER, [workerName]).catch((err) => log.warn('worker heartbeat failed', { error: String(err) })), TOUCH_INTERVAL_MS));
+    timers.push(setInterval(() => void db.query(TOUCH_WORKER, [workerName]).catch((err) => log.warn('worker heartbeat failed', { error: describeError(err) })), TOUCH_INTERVAL_MS));
     // Upstream's worker reclaims expired leases at startup and then every reclaim_interval_seconds.
     const reclaimExpired = () =>
       reclaim(db)
         .then((r) => r.matched > 0 && log.info('Reclaimed expired tasks', { requeued: r.requeued, failed: r.failed }))
-        .catch((err) => log.warn('reclaim failed', { error: String(err) }));
+        .catch((err) => log.warn('reclaim failed', { error: describeError(err) }));
     if (c.worker.reclaim_interval_seconds > 0) {
       await reclaimExpired();
       timers.push(setInterval(() => void reclaimExpired(), c.worker.reclaim_interval_seconds * 1000));

@@ -16,10 +16,10 @@ export const NOOP_PATH = 'bench.noop';
 const registry = new TaskRegistry([defineTask({ path: NOOP_PATH, handler: () => undefined })]);
 const ENQUEUE_CHUNK = 1000;
 
-export function openOurs(url: string, driver: OurDriver, max: number, wsProxy?: string): Db {
-  if (driver === 'pg') return pgDb({ connectionString: url, max });
+export function openOurs(url: string, driver: OurDriver, max: number, wsProxy?: string, preparedStatements?: boolean): Db {
+  if (driver === 'pg') return pgDb({ connectionString: url, max, preparedStatements });
   if (!wsProxy) throw new Error('the neon-ws driver needs the local proxy');
-  return neonNodePoolDb({ connectionString: url, max, wsProxy });
+  return neonNodePoolDb({ connectionString: url, max, wsProxy, preparedStatements });
 }
 
 /** Migrates the database and queues `n` no-op tasks with distinct arguments (so no dedup). */
@@ -48,6 +48,8 @@ export interface OursOptions {
   /** Drain invocations running at once, each on its own connection. */
   concurrency: number;
   wsProxy?: string;
+  /** Named prepared statements; default the driver's (on, unless the URL says pgbouncer=true). */
+  preparedStatements?: boolean;
 }
 
 /**
@@ -56,7 +58,7 @@ export interface OursOptions {
  * the batch size, so a no-op batch never waits on a lane.
  */
 export async function runOurs(url: string, queued: number, o: OursOptions): Promise<DrainRun> {
-  const db = openOurs(url, o.driver, o.concurrency, o.wsProxy);
+  const db = openOurs(url, o.driver, o.concurrency, o.wsProxy, o.preparedStatements);
   try {
     await warm(db, o.concurrency);
     const started = performance.now();

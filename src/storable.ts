@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { isWellFormed, type JsonValue } from './spec/canonical.ts';
+
+/**
+ * Input that PostgreSQL can store and Django can read back, checked before anything is sent, so
+ * a bad value is a ValidationError naming its exact path (`kwargs.note`, `args.2.x`) and never a
+ * database error that fails the whole statement. The enqueue and periodic-task schemas use these
+ * pieces; the HTTP routes reach them through enqueue.
+ */
+
+/**
+ * Deeper JSON than any real payload. The bound keeps every parser on the way (ours, PostgreSQL's
+ * jsonb, Python's json with its ~1,000-frame recursion limit) far from its stack limit.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+interface JsonIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Why a string cannot be stored as text or jsonb, or null. */
+function textIssue(s: string): string | null {
+  if (s.includes('\u0000')) return 'contains U+0000, which PostgreSQL text and jsonb cannot store';
+  if (!isWellFormed(s)) return 'contains a lone UTF-16 surrogate (not encodable as UTF-8)';
+  return null;
+}
+
+/**
+ * The first value of `root` that is not storable plain JSON, depth first, or null. Walked with an
+ * explicit stack, so a value nested 100,000 deep is refused without exhausting the JS stack.
+ */
+function jsonIssue(root: unknown): JsonIssue | null {
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value: root, path: [] }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    const fail = (message: string, at = path): JsonIssue => ({ path: at, message });
+    switch (typeof value) {
+      case 'string': {
+        const why = textIssue(value);
+        if (why) return fail(why);
+        continue;
+      }
+      case 'boolean':
+        continue;
+      case 'number':
+        if (!Number.isFinite(value)) return fail('NaN and Infinity are not JSON');
+        if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+          return fail(`integer ${value} is beyond 2^53 and may already be rounded; send it as a string`);
+        }
+        continue;
+      case 'object': {
+        if (value === null) continue;
+        if (path.length >= MAX_JSON_DEPTH) return fail(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+        const children: { value: unknown; path: (string | number)[] }[] = [];
+        if (Array.isArray(value)) {
+          for (let i = 0; i < value.length; i++) children.push({ value: value[i], path: [...path, i] });
+        } else {
+          const proto: unknown = Object.getPrototypeOf(value);
+          if (proto !== Object.prototype && proto !== null) {
+            const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+            return fail(`a ${typeof name === 'string' ? name : 'non-plain object'} is not plain JSON`);
+          }
+          for (const [key, child] of Object.entries(value)) {
+            const why = textIssue(key);
+            if (why) return fail(`key ${why}`, [...path, key]);
+            children.push({ value: child, path: [...path, key] });
+          }
+        }
+        // Reversed, so the first offending value in document order is the one reported.
+        for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+        continue;
+      }
+      default:
+        return fail(`a ${typeof value} is not JSON`);
+    }
+  }
+  return null;
+}
+
+function checkJson(value: unknown, ctx: z.RefinementCtx): void {
+  const issue = jsonIssue(value);
+  if (issue) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+}
+
+const isPlainObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+
+/** A JSON array (args); an issue carries the path inside the value. */
+export const JsonArraySchema = z.custom<JsonValue[]>(Array.isArray, 'expected an array').superRefine(checkJson);
+/** A JSON object (kwargs, metadata); its keys are checked like its strings. */
+export const JsonObjectSchema = z.custom<Record<string, JsonValue>>(isPlainObject, 'expected an object').superRefine(checkJson);
+
+/** Text PostgreSQL stores exactly as given: no U+0000, no lone surrogate (the driver would write U+FFFD). */
+export function storable<S extends z.ZodString>(schema: S): S {
+  return schema.superRefine((s, ctx) => {
+    const why = textIssue(s);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  });
+}
+
+/**
+ * Longest delay or lifetime accepted: anything further is a unit mistake, and a time past year
+ * 9999 could not be read back by Django.
+ */
+export const MAX_OFFSET_SECONDS = 100 * 365 * 24 * 3600;
+
+const ISO_INSTANT = z.iso.datetime({ offset: true });
+const ISO_NAIVE = z.iso.datetime({ local: true });
+const ISO_DATE = z.iso.date();
+
+/**
+ * The instant rule: a Date, or ISO-8601 / RFC 3339 text with `Z` or an offset
+ * (`2025-01-01T12:00:00Z`, `2025-01-01T12:00:00.250+02:00`). A naive time
+ * (`2025-01-01T12:00:00`) or a bare date is refused, since it would be read in whatever zone the
+ * server runs in; numbers, booleans and arrays are refused rather than coerced. Digits below the
+ * millisecond must be zero (a JS Date keeps milliseconds, and dropping the rest would change
+ * the time and its spec_hash silently). Years 1..9999, what Python's datetime can hold.
+ */
+export function parseInstant(value: unknown): Date | string {
+  let d: Date;
+  if (value instanceof Date) d = value;
+  else if (typeof value === 'string') {
+    if (!ISO_INSTANT.safeParse(value).success) {
+      const naive = ISO_NAIVE.safeParse(value).success || ISO_DATE.safeParse(value).success;
+      return naive
+        ? `${JSON.stringify(value)} has no time zone: add Z (UTC) or an offset such as +02:00`
+        : `${JSON.stringify(value)} is not an ISO-8601 instant such as 2025-01-01T12:00:00Z or 2025-01-01T12:00:00+02:00`;
+    }
+    const fraction = /\.(\d+)/.exec(value)?.[1] ?? '';
+    if (/[1-9]/.test(fraction.slice(3))) return `${JSON.stringify(value)} has digits below the millisecond; send at most 3 fractional digits`;
+    d = new Date(value);
+  } else {
+    return `expected a Date or an ISO-8601 string with Z or an offset, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}`;
+  }
+  if (Number.isNaN(d.getTime())) return 'is not a valid date';
+  const year = d.getUTCFullYear();
+  if (year < 1 || year > 9999) return `year ${year} (UTC) is outside 1..9999, what Python's datetime (and so Django) can read`;
+  return d;
+}
+
+function toInstant(value: unknown, ctx: z.RefinementCtx): Date {
+  const parsed = parseInstant(value);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+}
+
+/** A Date or ISO-8601 text with an offset, parsed to a Date (see parseInstant). */
+export const InstantSchema = z.custom<Date | string>(() => true).transform(toInstant);
+
+/** A number of seconds from now: finite, at most MAX_OFFSET_SECONDS. */
+export const OffsetSecondsSchema = z
+  .number()
+  .finite()
+  .max(MAX_OFFSET_SECONDS, `is more than 100 years (${MAX_OFFSET_SECONDS} seconds)`);
+
+const DelaySchema = z.object({ delaySeconds: OffsetSecondsSchema.min(0, 'must not be negative') }).strict();
+
+/** An instant (InstantSchema), or `{delaySeconds}` from now. */
+export const RunAfterSchema = z.custom<Date | string | { delaySeconds: number }>(() => true).transform((value, ctx) => {
+  if (!isPlainObject(value)) return toInstant(value, ctx);
+  const delay = DelaySchema.safeParse(value);
+  if (delay.success) return delay.data;
+  for (const issue of delay.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  return z.NEVER;
+});
