@@ -1,10 +1,9 @@
 import type { RetryPolicy } from './backoff.ts';
-import { describeError } from './db/errors.ts';
 import { validate } from './errors.ts';
 import { runBatch } from './drain/batch.ts';
 import { DrainOptionsSchema, type DrainDeps, type DrainOptions, type DrainSummary } from './drain/options.ts';
 import { type Action, type ClaimedRow, type Outcome, tally } from './drain/outcomes.ts';
-import { recordOnly } from './drain/record.ts';
+import { recordAfterFailedStep } from './drain/record.ts';
 import { consoleLogger } from './logger.ts';
 import { stepSql } from './sql/step.ts';
 import { VERSION } from './version.ts';
@@ -143,10 +142,10 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
       claimed = res.rows.filter((r): r is StepRow & ClaimedRow => r.result_id !== null);
     } catch (err) {
       summary.roundTrips++;
-      summary.stoppedBecause = 'db_error';
-      summary.error = describeError(err);
-      log.error('drain step failed', { error: summary.error, pending: pending.length });
-      await recordOnly(deps.db, sql, pending, workerId, summary, log);
+      if (await recordAfterFailedStep(err, pending, { db: deps.db, sql, workerId, summary, log })) {
+        pending = [];
+        continue;
+      }
       break;
     }
     stepMs = stepMs === 0 ? clock() - t0 : (stepMs + (clock() - t0)) / 2;

@@ -6,6 +6,7 @@ import { buildSpec } from './spec/build.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, INT4_MAX, KEY_MAX_CHARS, MAX_ATTEMPTS_MAX, PRIORITY_MAX, PRIORITY_MIN, QUEUE_NAME_MAX_CHARS, TASK_PATH_MAX_CHARS } from './limits.ts';
 import { canonicalJson, type JsonValue } from './spec/canonical.ts';
 import { sha256Hex } from './spec/hash.ts';
+import { readLossless } from './drain/spec-input.ts';
 import { InstantSchema, JsonArraySchema, JsonObjectSchema, OffsetSecondsSchema, RunAfterSchema, storable } from './storable.ts';
 import { checkTaskInput } from './tasks/input.ts';
 import type { TaskRegistry } from './tasks/registry.ts';
@@ -155,7 +156,9 @@ async function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes:
   const v = parsed.data;
   const def = registry?.get(v.taskPath);
   if (def) {
-    const checked = checkTaskInput(def, v.args, v.kwargs);
+    // A lossless task's schemas see what its handler will: the arguments read back with LosslessNumbers.
+    const seen = def.numbers === 'lossless' ? readLossless({ args: v.args, kwargs: v.kwargs }) : v;
+    const checked = checkTaskInput(def, seen.args, seen.kwargs);
     if (!checked.ok) throw new ValidationError(label(checked.field), checked.message);
   }
   const runAfter =

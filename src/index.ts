@@ -4,6 +4,8 @@ export { executorDb, templateDb, type SqlExecutor, type SqlTag, type ExecutorRes
 export { enqueue, enqueueMany, EnqueueInputSchema, type EnqueueInput, type EnqueueResult, type EnqueueOptions } from './enqueue.ts';
 export { drain, DrainOptionsSchema, type DrainOptions, type DrainSummary, type DrainDeps, type TaskLog } from './drain.ts';
 export { defineTask, TaskRegistry, registryFromModule, type TaskDefinition, type TaskContext } from './tasks/registry.ts';
+/** What a task defined with `numbers: 'lossless'` gets for each number. */
+export { LosslessNumber, isLosslessNumber } from 'lossless-json';
 export { isAllowed, mayRun, parseAllowList, allowListFor, allowListReport, warnAllowList, type AllowListReport } from './tasks/allowlist.ts';
 export { retryDelaySeconds, DEFAULT_RETRY_POLICY, type RetryPolicy } from './backoff.ts';
 export {

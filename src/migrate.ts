@@ -552,8 +552,8 @@ export interface SchemaReport {
     violatingRows: number | null;
     fix: string | null;
   };
-  /** This package's own additions (0002, 0004, 0005). */
-  extras: { claimRankFunction: boolean; claimRankIndex: boolean; claimKeysFunction: boolean; runningWorkflowsIndex: boolean };
+  /** This package's own additions (0002, 0004, 0005, 0006). */
+  extras: { claimRankFunction: boolean; claimRankIndex: boolean; claimKeysFunction: boolean; runningWorkflowsIndex: boolean; unknownStatusIndex: boolean };
   issues: SchemaIssue[];
 }
 
@@ -734,13 +734,14 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
     }
   }
 
-  const extras = await db.query<{ fn: boolean; idx: boolean; keys: boolean; running: boolean }>(
+  const extras = await db.query<{ fn: boolean; idx: boolean; keys: boolean; running: boolean; unknown_status: boolean }>(
     `SELECT to_regprocedure('reproq_claim_rank(integer, timestamp with time zone, double precision)') IS NOT NULL AS fn,
             to_regclass('idx_task_runs_claim_rank') IS NOT NULL AS idx,
             to_regprocedure('reproq_claim_keys(text, text, integer, bigint)') IS NOT NULL AS keys,
-            to_regclass('idx_workflow_runs_running') IS NOT NULL AS running`,
+            to_regclass('idx_workflow_runs_running') IS NOT NULL AS running,
+            to_regclass('idx_task_runs_unknown_status') IS NOT NULL AS unknown_status`,
   );
-  const x = extras.rows[0] ?? { fn: false, idx: false, keys: false, running: false };
+  const x = extras.rows[0] ?? { fn: false, idx: false, keys: false, running: false, unknown_status: false };
   if (!x.fn || !x.idx) {
     issues.push({ severity: 'warning', object: 'idx_task_runs_claim_rank', message: 'aged-claim index (0002) is missing', fix: migrateFix });
   }
@@ -754,6 +755,14 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
   }
   if (!x.running) {
     issues.push({ severity: 'warning', object: 'idx_workflow_runs_running', message: 'index for the workflow sweep (0005) is missing', fix: migrateFix });
+  }
+  if (!x.unknown_status && !missingTables.includes('task_runs')) {
+    issues.push({
+      severity: 'warning',
+      object: 'idx_task_runs_unknown_status',
+      message: 'index (0006) is missing: metrics and doctor scan the whole table to count rows with an unknown status',
+      fix: migrateFix,
+    });
   }
 
   return {
@@ -770,7 +779,7 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
       violatingRows,
       fix: constraintFix,
     },
-    extras: { claimRankFunction: x.fn, claimRankIndex: x.idx, claimKeysFunction: x.keys, runningWorkflowsIndex: x.running },
+    extras: { claimRankFunction: x.fn, claimRankIndex: x.idx, claimKeysFunction: x.keys, runningWorkflowsIndex: x.running, unknownStatusIndex: x.unknown_status },
     issues,
   };
 }

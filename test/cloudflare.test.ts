@@ -71,6 +71,9 @@ describe('Cloudflare Worker in workerd', () => {
       expect([h.status, await h.text()]).toEqual([200, 'ok']);
       const denied = await mf.dispatchFetch('http://worker/drain', { method: 'POST' });
       expect(denied.status).toBe(401);
+      // The OpenAPI document is built inside workerd too, without credentials.
+      const doc = await mf.dispatchFetch('http://worker/openapi.json');
+      expect([doc.status, ((await doc.json()) as { openapi: string }).openapi]).toEqual([200, '3.1.0']);
     } finally {
       await mf.dispose();
     }

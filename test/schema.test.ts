@@ -282,6 +282,7 @@ describe('migration files', () => {
       '0003_maintenance_indexes',
       '0004_claim_key_locks',
       '0005_running_workflows_index',
+      '0006_unknown_status_index',
     ]);
   });
 
@@ -334,7 +335,7 @@ describe('migrate on Postgres', () => {
     expect(report.missingDefaults).toEqual([]);
     expect(report.missingIndexes).toEqual([]);
     expect(report.trigger).toEqual({ present: true, functionPresent: true });
-    expect(report.extras).toEqual({ claimRankFunction: true, claimRankIndex: true, claimKeysFunction: true, runningWorkflowsIndex: true });
+    expect(report.extras).toEqual({ claimRankFunction: true, claimRankIndex: true, claimKeysFunction: true, runningWorkflowsIndex: true, unknownStatusIndex: true });
     expect(report.taskPathConstraint).toEqual({ present: true, validated: false, violatingRows: 0, fix: VALIDATE_TASK_PATH_CONSTRAINT });
     expect(report.issues.map((i) => i.object)).toEqual(['task_runs_task_path_not_empty']);
 

@@ -15,6 +15,7 @@ import { createLimiter, metricsAuth, operatorAuth, type AuthSetup } from './auth
 import { clientIpResolver, type ConnInfoFn } from './client-ip.ts';
 import { errorHandler, jsonError, RETRY_AFTER_SECONDS } from './errors.ts';
 import type { AuthFailureLimiter } from './limiter.ts';
+import { openApiDocument, type OpenApiDocument } from './openapi.ts';
 import { beatRequestSchema, drainRequestSchema, enqueueBodySchema, invalid, queryOf, ReclaimRequestSchema } from './schemas.ts';
 import { mountTaskRoutes } from './task-routes.ts';
 
@@ -170,6 +171,10 @@ export function createApp(opts: AppOptions): Hono<Env> {
     if (Array.isArray(body)) return c.json({ results }, 201);
     return c.json(results[0]!, 201, { Location: `${config.http.route_prefix}/tasks/${results[0]!.resultId}` });
   });
+
+  // Public: it describes the routes and holds no data. Built on the first request, not at startup.
+  let openapi: OpenApiDocument | undefined;
+  routes.get('/openapi.json', (c) => c.json((openapi ??= openApiDocument(config))));
 
   mountTaskRoutes(routes, { operator, limitBody, requireJson, dbOf, routePrefix: config.http.route_prefix });
 

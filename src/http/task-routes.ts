@@ -2,7 +2,7 @@ import { zValidator } from '@hono/zod-validator';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import * as z from 'zod/mini';
 import type { Db } from '../db/types.ts';
-import { deletePeriodicTask, listPeriodicTasks, setPeriodicEnabled, upsertPeriodicTask, type PeriodicTaskInput } from '../periodic.ts';
+import { deletePeriodicTask, listPeriodicTasks, PeriodicTaskInputSchema, setPeriodicEnabled, upsertPeriodicTask, type PeriodicTaskInput } from '../periodic.ts';
 import { pauseQueue, resumeQueue } from '../queues.ts';
 import { cancelTask } from '../runs/cancel.ts';
 import { listFailedTasks } from '../runs/failed.ts';
@@ -10,13 +10,15 @@ import { getTask } from '../runs/get.ts';
 import { replayTask } from '../runs/replay.ts';
 import { retryFailedTasks, retryTask } from '../runs/retry.ts';
 import { statusReport } from '../status.ts';
+import { ENDPOINTS } from './endpoints.ts';
 import { jsonError } from './errors.ts';
 import { invalid, queryOf, TaskIdSchema } from './schemas.ts';
 
 /**
  * The operator routes over the core's domain API (src/runs, src/queues.ts, src/periodic.ts): read, cancel,
  * retry and replay tasks, the dead-letter list, queue pause controls and periodic tasks. Each route's
- * params, query, body and response are zod schemas in ROUTES, the source for an OpenAPI document.
+ * params, query, body and response are zod schemas in ROUTES, which src/http/api.ts makes part of the
+ * API's description (the OpenAPI document, the typed client).
  */
 
 const timestamp = z.nullable(z.string());
@@ -131,7 +133,10 @@ const PeriodicTaskSchema = z.object({
 });
 export const PeriodicTasksSchema = z.object({ periodicTasks: z.array(PeriodicTaskSchema) });
 const PeriodicNameParam = z.object({ name: z.string().check(z.minLength(1), z.maxLength(200)) });
-/** The body of `PUT /periodic/:name`: a PeriodicTaskInput without its name, validated field by field by the core. */
+/**
+ * What `PUT /periodic/:name` checks before the core does: an object. The core validates it field by field
+ * (PeriodicTaskInputSchema, the body ROUTES documents) with the name from the path.
+ */
 const PeriodicBody = z.record(z.string(), z.unknown());
 
 const FailedQuery = z.strictObject({
@@ -139,19 +144,6 @@ const FailedQuery = z.strictObject({
   limit: z.optional(z.int().check(z.minimum(1, 'limit is 1 to 1000'), z.maximum(1000, 'limit is 1 to 1000'))),
 });
 const PauseBody = z.strictObject({ reason: z.optional(z.string().check(z.maxLength(1000))) });
-
-const EnqueueResultSchema = z.object({
-  resultId: z.int(),
-  specHash: z.string(),
-  deduplicated: z.boolean(),
-  /** Whether the task is registered in the serving process (its arguments were checked against its schemas). */
-  registered: z.optional(z.boolean()),
-  /** Set when `registered` is false. */
-  note: z.optional(z.string()),
-});
-/** `POST /enqueue` (its handler is in app.ts): one EnqueueInput or a bulk array, validated field by field by the core. */
-export const EnqueueBodySchema = z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))]);
-export const EnqueueResponseSchema = z.union([EnqueueResultSchema, z.object({ results: z.array(EnqueueResultSchema) })]);
 
 /** One route of the domain API, as an OpenAPI generator needs it. */
 export interface RouteSpec {
@@ -168,21 +160,20 @@ export interface RouteSpec {
 }
 
 export const ROUTES = {
-  enqueue: { method: 'post', path: '/enqueue', summary: 'enqueue a task, or a bulk array all-or-nothing; registered tasks have their arguments checked', status: 201, body: EnqueueBodySchema, response: EnqueueResponseSchema },
-  listFailed: { method: 'get', path: '/tasks/failed', summary: 'FAILED tasks, newest failure first (the dead-letter queue)', status: 200, query: FailedQuery, response: FailedTasksSchema },
-  retryFailed: { method: 'post', path: '/tasks/failed/retry', summary: 'retry every FAILED task', status: 200, response: RetryResultSchema },
-  getTask: { method: 'get', path: '/tasks/:id', summary: 'a task: status, result, errors, attempts, timestamps and workflow', status: 200, params: TaskIdSchema, response: TaskViewSchema },
-  cancel: { method: 'post', path: '/tasks/:id/cancel', summary: 'cancel: READY/WAITING become CANCELLED; RUNNING gets cancel_requested', status: 200, params: TaskIdSchema, response: CancelResultSchema },
-  retry: { method: 'post', path: '/tasks/:id/retry', summary: 'retry a FAILED task (attempts 0, error history kept)', status: 200, params: TaskIdSchema, response: RetryResultSchema },
-  replay: { method: 'post', path: '/tasks/:id/replay', summary: 'enqueue a copy of a task to run now', status: 201, params: TaskIdSchema, response: ReplayResultSchema },
-  queues: { method: 'get', path: '/queues', summary: 'queues with their counts and pause state', status: 200, response: QueuesSchema },
-  pause: { method: 'post', path: '/queues/:queue/pause', summary: 'stop claims from a queue (running tasks finish)', status: 200, params: QueueNameParam, body: PauseBody, response: QueueControlSchema },
-  resume: { method: 'post', path: '/queues/:queue/resume', summary: 'let claims from a queue resume', status: 200, params: QueueNameParam, response: QueueControlSchema },
-  listPeriodic: { method: 'get', path: '/periodic', summary: 'periodic tasks', status: 200, response: PeriodicTasksSchema },
-  putPeriodic: { method: 'put', path: '/periodic/:name', summary: 'create or replace a periodic task (cron checked at write time)', status: 200, params: PeriodicNameParam, body: PeriodicBody, response: PeriodicTaskSchema },
-  deletePeriodic: { method: 'delete', path: '/periodic/:name', summary: 'delete a periodic task', status: 200, params: PeriodicNameParam, response: z.object({ deleted: z.boolean() }) },
-  enablePeriodic: { method: 'post', path: '/periodic/:name/enable', summary: 'enable a periodic task', status: 200, params: PeriodicNameParam, response: PeriodicTaskSchema },
-  disablePeriodic: { method: 'post', path: '/periodic/:name/disable', summary: 'disable a periodic task', status: 200, params: PeriodicNameParam, response: PeriodicTaskSchema },
+  listFailed: { ...ENDPOINTS.listFailed, summary: 'FAILED tasks, newest failure first (the dead-letter queue)', status: 200, query: FailedQuery, response: FailedTasksSchema },
+  retryFailed: { ...ENDPOINTS.retryFailed, summary: 'retry every FAILED task', status: 200, response: RetryResultSchema },
+  getTask: { ...ENDPOINTS.getTask, summary: 'a task: status, result, errors, attempts, timestamps and workflow', status: 200, params: TaskIdSchema, response: TaskViewSchema },
+  cancel: { ...ENDPOINTS.cancel, summary: 'cancel: READY/WAITING become CANCELLED; RUNNING gets cancel_requested', status: 200, params: TaskIdSchema, response: CancelResultSchema },
+  retry: { ...ENDPOINTS.retry, summary: 'retry a FAILED task (attempts 0, error history kept)', status: 200, params: TaskIdSchema, response: RetryResultSchema },
+  replay: { ...ENDPOINTS.replay, summary: 'enqueue a copy of a task to run now', status: 201, params: TaskIdSchema, response: ReplayResultSchema },
+  queues: { ...ENDPOINTS.queues, summary: 'queues with their counts and pause state', status: 200, response: QueuesSchema },
+  pause: { ...ENDPOINTS.pause, summary: 'stop claims from a queue (running tasks finish)', status: 200, params: QueueNameParam, body: PauseBody, response: QueueControlSchema },
+  resume: { ...ENDPOINTS.resume, summary: 'let claims from a queue resume', status: 200, params: QueueNameParam, response: QueueControlSchema },
+  listPeriodic: { ...ENDPOINTS.listPeriodic, summary: 'periodic tasks', status: 200, response: PeriodicTasksSchema },
+  putPeriodic: { ...ENDPOINTS.putPeriodic, summary: 'create or replace a periodic task (cron checked at write time)', status: 200, params: PeriodicNameParam, body: PeriodicTaskInputSchema.omit({ name: true }), response: PeriodicTaskSchema },
+  deletePeriodic: { ...ENDPOINTS.deletePeriodic, summary: 'delete a periodic task', status: 200, params: PeriodicNameParam, response: z.object({ deleted: z.boolean() }) },
+  enablePeriodic: { ...ENDPOINTS.enablePeriodic, summary: 'enable a periodic task', status: 200, params: PeriodicNameParam, response: PeriodicTaskSchema },
+  disablePeriodic: { ...ENDPOINTS.disablePeriodic, summary: 'disable a periodic task', status: 200, params: PeriodicNameParam, response: PeriodicTaskSchema },
 } as const satisfies Record<string, RouteSpec>;
 
 export interface TaskRouteDeps {

@@ -87,7 +87,11 @@ export interface MetricsSnapshot {
   workers: { count: number; alive: number; concurrency: number; list: WorkerMetrics[] };
   queueControls: QueueControl[];
   pgCronAvailable: boolean;
+  /** Rows no claim will take, by reason (see sql/unclaimableTasks.ts); `reproq doctor` names them. */
+  unclaimable: Record<UnclaimableReason, number>;
 }
+
+export type UnclaimableReason = 'unknown_status' | 'no_task_path' | 'attempts_overflow';
 
 interface Row {
   now: Date;
@@ -101,6 +105,7 @@ interface Row {
   worker_summary: { count: number; alive: number; concurrency: number };
   queue_controls: Record<string, any>[];
   pg_cron_available: boolean;
+  unclaimable: Record<UnclaimableReason, number | string>;
 }
 
 const date = (v: string | null | undefined) => (v == null ? null : new Date(v));
@@ -178,5 +183,10 @@ export async function collectMetrics(db: Db, options: MetricsOptions = {}): Prom
       updatedAt: date(c.updated_at),
     })),
     pgCronAvailable: r.pg_cron_available,
+    unclaimable: {
+      unknown_status: Number(r.unclaimable.unknown_status),
+      no_task_path: Number(r.unclaimable.no_task_path),
+      attempts_overflow: Number(r.unclaimable.attempts_overflow),
+    },
   };
 }

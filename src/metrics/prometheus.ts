@@ -68,6 +68,11 @@ export function renderPrometheus(s: MetricsSnapshot): string {
     },
     { name: 'reproq_periodic_tasks_overdue', help: 'Enabled periodic tasks due for longer than the grace period: no scheduler ran, or the row cannot be scheduled.', samples: [{ value: s.periodic.overdue }] },
     { name: 'reproq_beat_lag_seconds', help: 'How long the oldest due periodic task has been due (0 when none is).', samples: [{ value: s.periodic.beatLagSeconds }] },
+    {
+      name: 'reproq_unclaimable_tasks',
+      help: 'Rows no claim will take, by reason (unknown_status, no_task_path, attempts_overflow); reproq doctor names them.',
+      samples: Object.entries(s.unclaimable).map(([reason, value]) => ({ labels: { reason }, value })),
+    },
     { name: 'reproq_workers_alive', help: 'Workers seen in the last 2 minutes.', samples: [{ value: s.workers.alive }] },
     {
       name: 'reproq_worker_last_seen_age_seconds',

@@ -7,7 +7,8 @@
  *
  * Reads $2 (leased_by), $3 (queue), $4 (task paths), $5 (how many), $6 (lease seconds) and $8
  * (sweep). Defines `locked`, `limited`, `picked`, `spent`, `rate_wait` (one row: seconds until a
- * bucket that held candidates back has a token, NULL when no bucket did) and `claimed`.
+ * bucket that held candidates back has a token, NULL when no bucket did) and `claimed` (the
+ * claimed rows; spec_json as text, so the drain can read its numbers exactly).
  * `order` is the claim order: upstream's aged priority, or plain priority when aging is off.
  */
 export function claimBatchCtes(order: string): string {
@@ -19,6 +20,10 @@ locked AS MATERIALIZED (
     AND tr.queue_name = $3
     AND COALESCE(tr.run_after, '-infinity'::timestamptz) <= NOW()
     AND COALESCE(tr.task_path = ANY($4::text[]), FALSE) <> $8::boolean
+    -- Rows the claim's UPDATE would fail on, failing the whole batch with them, are left READY and
+    -- reported instead (UNCLAIMABLE_TASKS): no task_path (the NOT VALID check constraint is still
+    -- enforced on every UPDATE) and an attempts counter that +1 would overflow.
+    AND tr.task_path <> '' AND tr.attempts < 2147483647
     AND NOT EXISTS (SELECT 1 FROM reproq_queue_controls qc WHERE qc.queue_name = $3 AND qc.paused)
     AND (tr.lock_key IS NULL OR NOT EXISTS (
       SELECT 1 FROM task_runs l WHERE l.lock_key = tr.lock_key AND l.status = 'RUNNING'))
@@ -102,7 +107,7 @@ claimed AS (
   WHERE t.result_id = ANY(ARRAY(
     SELECT result_id FROM picked WHERE limit_key IS NULL OR limit_key IN (SELECT key FROM spent)))
   RETURNING t.result_id, t.queue_name, t.task_path, t.priority, t.attempts, t.max_attempts,
-    t.timeout_seconds, t.spec_json, t.spec_hash, t.enqueued_at, t.cancel_requested
+    t.timeout_seconds, t.spec_json::text AS spec_text, t.enqueued_at, t.cancel_requested
 )
 `;
 }

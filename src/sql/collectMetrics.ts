@@ -1,3 +1,5 @@
+import { ATTEMPTS_OVERFLOW, NO_TASK_PATH, UNKNOWN_STATUS } from './unclaimableTasks.ts';
+
 /**
  * Every metric in one statement and one round trip, read from the database because serverless
  * processes keep no counters. Each part is reached through a partial index or a small table, so
@@ -15,6 +17,9 @@
  * - periodic_tasks, reproq_workers, reproq_queue_controls: small tables, capped at `$3` rows;
  * - terminal totals: planner estimates (pg_class.reltuples x pg_stats frequencies), or with
  *   `$2` exact counts per queue and status, which scan the whole table (small databases only).
+ * - rows no claim will take (unclaimableTasks.ts): unknown statuses through the (normally empty)
+ *   idx_task_runs_unknown_status, READY/WAITING rows without a task_path through idx_task_runs_task_path,
+ *   and READY rows whose attempts would overflow counted in the READY pass above.
  * `$4` is the periodic lag a tick may have before a due task counts as overdue (seconds). A
  * next_run_at no tick can schedule (NULL in a hand-made table, -infinity, BC) counts as overdue,
  * and is listed as null: a JS Date cannot hold it.
@@ -25,7 +30,8 @@ ready AS (
   SELECT queue_name,
     count(*) AS n,
     count(*) FILTER (WHERE COALESCE(run_after, '-infinity'::timestamptz) <= NOW()) AS due,
-    min(enqueued_at) FILTER (WHERE COALESCE(run_after, '-infinity'::timestamptz) <= NOW()) AS oldest_due
+    min(enqueued_at) FILTER (WHERE COALESCE(run_after, '-infinity'::timestamptz) <= NOW()) AS oldest_due,
+    count(*) FILTER (WHERE ${ATTEMPTS_OVERFLOW}) AS attempts_overflow
   FROM task_runs WHERE status = 'READY' GROUP BY queue_name
 ),
 running AS (
@@ -115,5 +121,9 @@ SELECT
       'queue_name', queue_name, 'paused', paused, 'paused_at', paused_at, 'reason', reason, 'updated_at', updated_at)
       ORDER BY queue_name), '[]'::jsonb)
    FROM reproq_queue_controls) AS queue_controls,
-  EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron') AS pg_cron_available
+  EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron') AS pg_cron_available,
+  jsonb_build_object(
+    'unknown_status', (SELECT count(*) FROM task_runs WHERE ${UNKNOWN_STATUS}),
+    'no_task_path', (SELECT count(*) FROM task_runs WHERE ${NO_TASK_PATH}),
+    'attempts_overflow', (SELECT COALESCE(sum(attempts_overflow), 0) FROM ready)) AS unclaimable
 `;

@@ -14,6 +14,7 @@ export interface TaskContext {
   /** Aborted on timeout, cancellation, lost lease or the drain's deadline; `signal.reason` says which. */
   signal: AbortSignal;
   log: Logger;
+  /** The row's spec_json; its numbers are LosslessNumbers for a task defined with `numbers: 'lossless'`. */
   spec: Record<string, unknown>;
 }
 
@@ -29,6 +30,14 @@ export interface TaskDefinition<A = JsonValue[], K = Record<string, JsonValue>> 
   /** Validates `spec_json.args` before the handler runs; a mismatch is a terminal `invalid_spec`. */
   args?: z.ZodType<A>;
   kwargs?: z.ZodType<K>;
+  /**
+   * How spec numbers reach the handler. `strict` (default): plain JS numbers; a row holding a number a
+   * double cannot keep exactly (an integer beyond 2^53, say, written by Django) fails with `invalid_spec`
+   * naming it. `lossless`: every number of args, kwargs and ctx.spec is a lossless-json `LosslessNumber`
+   * (exact digits, spelling kept), and the return value is written with lossless-json, so LosslessNumber
+   * and bigint values are stored exactly.
+   */
+  numbers?: 'strict' | 'lossless';
   handler(input: TaskInput<A, K>, ctx: TaskContext): unknown;
 }
 
@@ -52,6 +61,9 @@ export class TaskRegistry {
   register(task: AnyTask): this {
     if (!task.path || typeof task.handler !== 'function') {
       throw new ReproqError(`task definition needs a non-empty path and a handler (got ${JSON.stringify(task.path)})`);
+    }
+    if (task.numbers !== undefined && task.numbers !== 'strict' && task.numbers !== 'lossless') {
+      throw new ReproqError(`task ${task.path}: numbers must be 'strict' or 'lossless' (got ${JSON.stringify(task.numbers)})`);
     }
     if (this.#tasks.has(task.path)) throw new ReproqError(`task ${task.path} is registered twice`);
     this.#tasks.set(task.path, task);

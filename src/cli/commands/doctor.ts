@@ -4,6 +4,7 @@ import { envLayer, resolveConfig } from '../../config.ts';
 import { describeError } from '../../db/errors.ts';
 import type { Db } from '../../db/types.ts';
 import { checkSchema, EXPECTED_COLUMNS, migrationStatus } from '../../migrate.ts';
+import { UNCLAIMABLE_TASKS } from '../../sql/unclaimableTasks.ts';
 import { allowListReport } from '../../tasks/allowlist.ts';
 import type { TaskRegistry } from '../../tasks/registry.ts';
 import { flagLayer, type CliConfig } from '../config-file.ts';
@@ -26,7 +27,7 @@ export function registerDoctor(program: Command): void {
   withDbFlags(
     program
       .command('doctor')
-      .description('check config, database, schema, tasks module, allow-list, scheduler and pg_cron; exits 1 on errors (and on warnings with --strict)'),
+      .description('check config, database, schema, rows no drain will claim, tasks module, allow-list, scheduler and pg_cron; exits 1 on errors (and on warnings with --strict)'),
   )
     .option('--strict', 'exit non-zero on warnings too')
     .option('--tasks <path>', 'tasks module (default: REPROQ_TASKS, then tasks in the config file)')
@@ -153,6 +154,8 @@ async function checkDatabase(db: Db, add: (l: Level, m: string, f?: string) => v
   } else add('warn', `constraint task_runs_task_path_not_empty is NOT VALID, ${c.violatingRows} row(s) violate it`, c.fix ?? undefined);
 
   if (schema.missingTables.length > 0) return;
+  await checkUnclaimable(db, add);
+
   const workers = await db.query<{ alive: number; total: number }>(
     `SELECT count(*) FILTER (WHERE last_seen_at >= NOW() - interval '2 minutes')::int AS alive, count(*)::int AS total FROM reproq_workers`,
   );
@@ -160,6 +163,29 @@ async function checkDatabase(db: Db, add: (l: Level, m: string, f?: string) => v
   add('info', `workers alive: ${w.alive} of ${w.total} registered`);
   await checkScheduler(db, add);
 }
+
+/** Rows no drain will take (see sql/unclaimableTasks.ts), named with the statement that fixes them. */
+async function checkUnclaimable(db: Db, add: (l: Level, m: string, f?: string) => void): Promise<void> {
+  const res = await db.query<{ reason: keyof typeof UNCLAIMABLE_FIXES; n: number; rows: { result_id: number; status: string }[] }>(UNCLAIMABLE_TASKS, [10]);
+  if (res.rows.length === 0) add('ok', 'no task is unclaimable (status, task_path and attempts are usable)');
+  for (const r of res.rows) {
+    const named = r.rows.map((x) => (r.reason === 'unknown_status' ? `${x.result_id} (status ${JSON.stringify(x.status)})` : String(x.result_id)));
+    const more = r.n > r.rows.length ? `, … ${r.n - r.rows.length} more` : '';
+    const ids = r.rows.map((x) => x.result_id).join(', ');
+    add('warn', `${r.n} task(s) no drain will claim (${r.reason}: ${UNCLAIMABLE_WHY[r.reason]}): result_id ${named.join(', ')}${more}`, UNCLAIMABLE_FIXES[r.reason](ids));
+  }
+}
+
+const UNCLAIMABLE_WHY = {
+  unknown_status: 'a status Reproq does not know',
+  no_task_path: 'no task_path, which the check constraint refuses on update',
+  attempts_overflow: 'attempts at the integer maximum',
+};
+const UNCLAIMABLE_FIXES = {
+  unknown_status: (ids: string) => `UPDATE task_runs SET status = upper(btrim(status)) WHERE result_id IN (${ids});  -- if that is the status meant`,
+  no_task_path: (ids: string) => `UPDATE task_runs SET task_path = '<module.task>' WHERE result_id IN (${ids});  -- or delete them`,
+  attempts_overflow: (ids: string) => `UPDATE task_runs SET attempts = 0 WHERE result_id IN (${ids});`,
+};
 
 /** pg_cron availability, and whether exactly one thing schedules periodic tasks. */
 async function checkScheduler(db: Db, add: (l: Level, m: string, f?: string) => void): Promise<void> {

@@ -38,6 +38,9 @@ export function registerDrain(program: Command): void {
     .option('--unknown-tasks <policy>', 'skip | fail (default: skip)')
     .option('--logs-dir <dir>', "write each attempt's task log there and set logs_uri (default: REPROQ_LOGS_DIR)")
     .option('--json', 'print the summary as JSON')
+    // The drain returns inside its budget, but a handler that ignores its abort signal keeps its timers
+    // alive: once the summary is printed and the exit code set, the process must not wait for them.
+    .hook('postAction', () => void setTimeout(() => process.exit(), 100).unref())
     .action(async (flags: DrainFlags) => {
       const cfg = commandConfig(flags, [
         { key: 'worker.queues', flag: '--queues', value: flags.queues },
