@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
 import type { ZodMiniType } from 'zod/mini';
 import type { Config } from '../config.ts';
+import { dashboard } from '../dashboard/routes.tsx';
 import { describeError } from '../db/errors.ts';
 import type { Db } from '../db/types.ts';
 import { enqueueMany, type EnqueueInput, type EnqueueResult } from '../enqueue.ts';
@@ -177,6 +178,8 @@ export function createApp(opts: AppOptions): Hono<Env> {
   routes.get('/openapi.json', (c) => c.json((openapi ??= openApiDocument(config))));
 
   mountTaskRoutes(routes, { operator, limitBody, requireJson, dbOf, routePrefix: config.http.route_prefix });
+
+  routes.route('/dashboard', dashboard({ auth, db: dbOf }));
 
   return app;
 }

@@ -24,9 +24,17 @@ export function createLimiter(config: Config, now?: () => number): AuthFailureLi
 }
 
 /** True when `presented` equals one of `tokens`; every token is compared, each in constant time. */
-async function matchesAny(presented: string, tokens: readonly string[]): Promise<boolean> {
+export async function matchesAny(presented: string, tokens: readonly string[]): Promise<boolean> {
   const results = await Promise.all(tokens.map((t) => timingSafeEqual(t, presented)));
   return results.includes(true);
+}
+
+/** Counts and logs one refused request of this client; true when it is over the limit (answer 429). */
+export function countDenial(c: Context, auth: AuthSetup): boolean {
+  const host = auth.clientIp(c) ?? 'unknown';
+  const limited = auth.limiter.deny(host);
+  auth.log.warn('request denied', { path: c.req.path, method: c.req.method, remote_host: host, rate_limited: limited });
+  return limited;
 }
 
 /**
@@ -34,10 +42,7 @@ async function matchesAny(presented: string, tokens: readonly string[]): Promise
  * limit the answer is 429 instead of 401/403, so guessing a token gets slow.
  */
 function deny(c: Context, auth: AuthSetup, status: 400 | 401 | 403, headers?: Record<string, string>): Response {
-  const host = auth.clientIp(c) ?? 'unknown';
-  const limited = auth.limiter.deny(host);
-  auth.log.warn('request denied', { path: c.req.path, method: c.req.method, remote_host: host, rate_limited: limited });
-  if (limited) {
+  if (countDenial(c, auth)) {
     const retry = String(Math.ceil(goDurationMs(auth.config.metrics.auth_window) / 1000));
     return jsonError(c, 429, 'rate_limited', 'too many failed authentications; retry later', undefined, { 'Retry-After': retry });
   }
