@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defaultHeartbeatSeconds, HEARTBEAT_NOT_SHORTER } from './drain/options.ts';
 import { ConfigError } from './errors.ts';
 
 /**
@@ -28,7 +29,8 @@ export const ConfigSchema = z
         allowed_task_modules: z.array(z.string()).default([]),
         concurrency: z.number().int().min(1).max(1000).default(10),
         lease_seconds: z.number().int().min(1).default(300),
-        heartbeat_seconds: z.number().int().min(0).default(60),
+        /** Unset, or 0 (upstream: never renew): min(60, lease_seconds / 5). A drain always renews what it holds. */
+        heartbeat_seconds: z.number().int().min(0).optional(),
         reclaim_interval_seconds: z.number().int().min(0).default(60),
         priority_aging_factor: z.number().min(0).default(60),
         logs_dir: z.string().optional(),
@@ -38,6 +40,16 @@ export const ConfigSchema = z
         shutdown_timeout: duration.default('30s'),
       })
       .strict()
+      .superRefine((w, ctx) => {
+        if (w.heartbeat_seconds && w.heartbeat_seconds >= w.lease_seconds) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['heartbeat_seconds'],
+            message: `${w.heartbeat_seconds} is not shorter than worker.lease_seconds (${w.lease_seconds}): ${HEARTBEAT_NOT_SHORTER}`,
+          });
+        }
+      })
+      .transform((w) => ({ ...w, heartbeat_seconds: w.heartbeat_seconds || defaultHeartbeatSeconds(w.lease_seconds) }))
       .prefault({}),
     drain: z
       .object({

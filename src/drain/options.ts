@@ -1,9 +1,21 @@
 import { z } from 'zod';
 import { DEFAULT_RETRY_POLICY } from '../backoff.ts';
+import type { Config } from '../config.ts';
 import type { DbErrorKind } from '../db/errors.ts';
 import type { Db } from '../db/types.ts';
 import type { Logger } from '../logger.ts';
 import type { TaskRegistry } from '../tasks/registry.ts';
+
+/**
+ * The heartbeat a lease of `leaseSeconds` gets when none is asked for: upstream's 60 s at its
+ * 300 s lease, and five renewals per lease when the lease is shorter, so a late renewal or two
+ * still lands inside it.
+ */
+export function defaultHeartbeatSeconds(leaseSeconds: number): number {
+  return Math.min(60, leaseSeconds / 5);
+}
+
+export const HEARTBEAT_NOT_SHORTER = 'the heartbeat must be shorter than the lease, or held tasks lose their lease between renewals';
 
 export const DrainOptionsSchema = z
   .object({
@@ -13,9 +25,16 @@ export const DrainOptionsSchema = z
     /** Wall-clock budget of this invocation; the drain returns inside it. */
     budgetMs: z.number().int().min(100).default(25_000),
     leaseSeconds: z.number().min(1).default(300),
-    /** How often the leases of running tasks are renewed (and cancel_requested read). */
-    heartbeatSeconds: z.number().min(0.05).default(60),
-    /** Stable name registered in reproq_workers; each invocation leases as `<name>/<invocation>`. */
+    /**
+     * How often the leases of every held task (running, waiting or finished but not yet recorded)
+     * are renewed, and cancel_requested read. Shorter than the lease; default defaultHeartbeatSeconds.
+     */
+    heartbeatSeconds: z.number().min(0.05).optional(),
+    /**
+     * Stable name registered in reproq_workers. Each invocation leases as
+     * `<name>/<invocationId>/<random>`: the invocation id is kept for tracing, and the random part
+     * makes the fence unique even when a platform reuses an id (an async retry, two crons at once).
+     */
     workerName: z.string().min(1).default('reproq-edge'),
     invocationId: z.string().min(1).optional(),
     hostname: z.string().default('edge'),
@@ -35,7 +54,12 @@ export const DrainOptionsSchema = z
     /** Stop after claiming this many tasks. */
     maxTasks: z.number().int().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.heartbeatSeconds === undefined || o.heartbeatSeconds < o.leaseSeconds, {
+    path: ['heartbeatSeconds'],
+    message: HEARTBEAT_NOT_SHORTER,
+  })
+  .transform((o) => ({ ...o, heartbeatSeconds: o.heartbeatSeconds ?? defaultHeartbeatSeconds(o.leaseSeconds) }));
 
 export type DrainOptions = z.input<typeof DrainOptionsSchema>;
 
@@ -53,7 +77,14 @@ export interface DrainSummary {
   durationMs: number;
   /** SQL statements sent, each one round trip. */
   roundTrips: number;
-  stoppedBecause: 'empty' | 'budget' | 'max_tasks' | 'aborted' | 'db_error';
+  /**
+   * `empty`: nothing this drain may claim remains (a claim that could not see what the same step
+   * released is never taken as empty). `rate_limited`: only rate limits hold work back, and the
+   * next token comes later than the budget allows; see `retryAfterMs`.
+   */
+  stoppedBecause: 'empty' | 'budget' | 'max_tasks' | 'aborted' | 'db_error' | 'rate_limited';
+  /** With `rate_limited`: how long until a rate-limited bucket has its next token. */
+  retryAfterMs?: number;
   /** The database error that ended the drain, if any. Unrecorded outcomes are recovered by lease expiry. */
   error?: string;
   /** With `db_error`: transient (an outage; retry later), data (a row the database refused) or program (a bug or missing migration). */
@@ -90,4 +121,26 @@ export interface TaskLog {
   attempt: number;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * The one mapping from configuration to drain options, for the HTTP and scheduled jobs, `reproq
+ * drain` and `reproq worker`. `overrides` (a request's fields, a command's own choices) win where
+ * they are defined.
+ */
+export function drainOptionsFromConfig(config: Config, overrides: DrainOptions = {}): DrainOptions {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return {
+    queues: config.worker.queues,
+    batchSize: config.drain.batch_size,
+    concurrency: config.worker.concurrency,
+    budgetMs: config.drain.budget_ms,
+    leaseSeconds: config.worker.lease_seconds,
+    heartbeatSeconds: config.worker.heartbeat_seconds,
+    workerName: config.worker.worker_id ?? 'reproq-edge',
+    agingFactor: config.worker.priority_aging_factor,
+    allowedTaskModules: config.worker.allowed_task_modules,
+    unknownTasks: config.drain.unknown_tasks,
+    ...defined,
+  };
 }

@@ -19,7 +19,12 @@ import { COMPLETE_OUTCOMES_CTES } from './completeOutcomes.ts';
  * claim reads idx_task_runs_claim_rank instead of sorting the queue.
  *
  * Result: one row per claimed task (plain columns, no JSON re-encoding); the first row carries the
- * `completed` [id, action] pairs (a single row of NULLs but `completed` when nothing was claimed).
+ * `completed` [id, action] pairs (a single row of NULLs but the step columns when nothing was
+ * claimed). Every row carries:
+ *  - `released`: how many rows the completion made claimable. The claim reads the statement's
+ *    snapshot, so it cannot see them; the drain claims again before it calls a queue empty.
+ *  - `rate_wait_s`: seconds until a rate-limit bucket that held candidates back has a token
+ *    (NULL when no rate limit held anything back).
  */
 export function stepSql(agingFactor: number): string {
   const order =
@@ -39,8 +44,17 @@ registered AS (
   RETURNING 1
 ),
 ${claimBatchCtes(order)}
-SELECT CASE WHEN row_number() OVER () = 1 THEN r.completed END AS completed, c.*
-FROM (SELECT COALESCE(jsonb_agg(jsonb_build_array(d.result_id, d.action)), '[]'::jsonb) AS completed FROM done d) r
+SELECT CASE WHEN row_number() OVER () = 1 THEN r.completed END AS completed, r.released, r.rate_wait_s, c.*
+FROM (
+  SELECT
+    (SELECT COALESCE(jsonb_agg(jsonb_build_array(d.result_id, d.action)), '[]'::jsonb) FROM done d) AS completed,
+    -- Whatever the completion CTEs make claimable must be counted here: rows that held a lock_key
+    -- or a concurrency slot, chain children and chord callbacks made READY.
+    ((SELECT count(*) FROM done d WHERE d.held_slot)
+      + (SELECT count(*) FROM children ch WHERE ch.status = 'READY')
+      + (SELECT count(*) FROM callbacks cb WHERE cb.status = 'READY'))::int AS released,
+    (SELECT seconds FROM rate_wait) AS rate_wait_s
+) r
 LEFT JOIN claimed c ON TRUE
 `;
 }
