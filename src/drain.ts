@@ -1,10 +1,11 @@
 import type { RetryPolicy } from './backoff.ts';
+import { describeError, isRolledBackConflict } from './db/errors.ts';
 import { validate } from './errors.ts';
 import { runBatch } from './drain/batch.ts';
 import { DrainOptionsSchema, type DrainDeps, type DrainOptions, type DrainSummary } from './drain/options.ts';
 import { type Action, type ClaimedRow, type Outcome, tally } from './drain/outcomes.ts';
 import { recordAfterFailedStep } from './drain/record.ts';
-import { consoleLogger } from './logger.ts';
+import { consoleLogger, type Logger } from './logger.ts';
 import { stepSql } from './sql/step.ts';
 import { VERSION } from './version.ts';
 
@@ -131,17 +132,12 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
     let first: StepRow;
     let claimed: ClaimedRow[];
     try {
-      const res = await deps.db.query<StepRow>(
-        sql,
-        [JSON.stringify(pending), workerId, target.queue, paths, want, opts.leaseSeconds, register, target.sweep],
-        { name: stepName },
-      );
-      summary.roundTrips++;
+      const params = [JSON.stringify(pending), workerId, target.queue, paths, want, opts.leaseSeconds, register, target.sweep];
+      const res = await sendStep(() => deps.db.query<StepRow>(sql, params, { name: stepName }), summary, log);
       first = res.rows[0]!;
       tally(summary, pending, first.completed);
       claimed = res.rows.filter((r): r is StepRow & ClaimedRow => r.result_id !== null);
     } catch (err) {
-      summary.roundTrips++;
       if (await recordAfterFailedStep(err, pending, { db: deps.db, sql, workerId, summary, log })) {
         pending = [];
         continue;
@@ -194,6 +190,27 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
 
   summary.durationMs = clock() - started;
   return summary;
+}
+
+/** How often a step the server rolled back as a deadlock or serialization failure is sent again. */
+const CONFLICT_RETRIES = 3;
+
+/**
+ * Sends one step, again when the server rolled it back whole as a deadlock or serialization
+ * failure (other writers, Django, Go or psql, can lock rows in another order): nothing of it was
+ * applied, so the same outcomes and claim are sent as they were. Any other failure is the caller's.
+ */
+async function sendStep<T>(send: () => Promise<T>, summary: DrainSummary, log: Logger): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    summary.roundTrips++;
+    try {
+      return await send();
+    } catch (err) {
+      if (attempt > CONFLICT_RETRIES || !isRolledBackConflict(err)) throw err;
+      log.warn('drain step rolled back by a lock conflict; sending it again', { attempt, error: describeError(err) });
+      await sleep(Math.random() * 20 * attempt, undefined);
+    }
+  }
 }
 
 /**

@@ -33,14 +33,28 @@ export function stepSql(agingFactor: number): string {
       : 'tr.priority DESC, tr.enqueued_at ASC';
   return `
 WITH RECURSIVE ${COMPLETE_OUTCOMES_CTES},
+worker AS (
+  SELECT w.* FROM jsonb_to_record($7::jsonb) AS w(worker_id text, hostname text, concurrency int, queues jsonb, version text)
+  WHERE $7::jsonb IS NOT NULL
+),
+-- Every invocation registers its worker name at its first step, and many share one name: no step
+-- may wait for another's lock on that row (with the claim's row locks held, waits can deadlock). A
+-- new name is inserted; a known one is refreshed only if no other step holds its row right now.
 registered AS (
   INSERT INTO reproq_workers (worker_id, hostname, concurrency, queues, version, started_at, last_seen_at)
   SELECT w.worker_id, w.hostname, w.concurrency, w.queues, w.version, NOW(), NOW()
-  FROM jsonb_to_record($7::jsonb) AS w(worker_id text, hostname text, concurrency int, queues jsonb, version text)
-  WHERE $7::jsonb IS NOT NULL
-  ON CONFLICT (worker_id) DO UPDATE SET
-    hostname = EXCLUDED.hostname, concurrency = EXCLUDED.concurrency, queues = EXCLUDED.queues,
-    version = EXCLUDED.version, last_seen_at = NOW()
+  FROM worker w
+  WHERE NOT EXISTS (SELECT 1 FROM reproq_workers r WHERE r.worker_id = w.worker_id)
+  ON CONFLICT (worker_id) DO NOTHING
+  RETURNING 1
+),
+refreshed AS (
+  UPDATE reproq_workers r SET
+    hostname = w.hostname, concurrency = w.concurrency, queues = w.queues, version = w.version, last_seen_at = NOW()
+  FROM worker w
+  WHERE r.worker_id = w.worker_id
+    AND r.worker_id IN (SELECT x.worker_id FROM reproq_workers x JOIN worker y ON y.worker_id = x.worker_id
+                        FOR UPDATE OF x SKIP LOCKED)
   RETURNING 1
 ),
 ${claimBatchCtes(order)}
