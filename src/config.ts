@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { defaultHeartbeatSeconds, HEARTBEAT_NOT_SHORTER } from './drain/options.ts';
 import { ConfigError } from './errors.ts';
 
 /**
@@ -15,6 +16,35 @@ const atLeast = (min: number, fallback: number) => int(min, Number.MAX_SAFE_INTE
 /** A config section: unknown keys refused, absent means every default. */
 const section = <S extends z.core.$ZodLooseShape>(shape: S) => z.prefault(z.strictObject(shape), {} as z.input<z.ZodMiniObject<S, z.core.$strict>>);
 
+const WorkerSection = z.strictObject({
+  dsn: z.optional(nonEmpty()),
+  worker_id: z.optional(nonEmpty()),
+  process_role: z._default(nonEmpty(), 'worker'),
+  queues: z._default(list, ['default']),
+  allowed_task_modules: z._default(z.array(z.string()), []),
+  concurrency: int(1, 1000, 10),
+  lease_seconds: atLeast(1, 300),
+  /** Unset, or 0 (upstream: never renew): min(60, lease_seconds / 5). A drain always renews what it holds. */
+  heartbeat_seconds: z.optional(z.int().check(z.minimum(0))),
+  reclaim_interval_seconds: atLeast(0, 60),
+  priority_aging_factor: z._default(z.number().check(z.minimum(0)), 60),
+  logs_dir: z.optional(z.string()),
+  max_attempts_default: atLeast(1, 3),
+  poll_min_backoff: z._default(duration, '100ms'),
+  poll_max_backoff: z._default(duration, '5s'),
+  shutdown_timeout: z._default(duration, '30s'),
+}).check(
+  z.superRefine((w, ctx) => {
+    if (w.heartbeat_seconds && w.heartbeat_seconds >= w.lease_seconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['heartbeat_seconds'],
+        message: `${w.heartbeat_seconds} is not shorter than worker.lease_seconds (${w.lease_seconds}): ${HEARTBEAT_NOT_SHORTER}`,
+      });
+    }
+  }),
+);
+
 export const ConfigSchema = z.strictObject({
   dsn: z.optional(nonEmpty()),
   /**
@@ -23,23 +53,13 @@ export const ConfigSchema = z.strictObject({
    */
   prepared_statements: z.optional(z.boolean()),
   tasks: z.optional(nonEmpty()),
-  worker: section({
-    dsn: z.optional(nonEmpty()),
-    worker_id: z.optional(nonEmpty()),
-    process_role: z._default(nonEmpty(), 'worker'),
-    queues: z._default(list, ['default']),
-    allowed_task_modules: z._default(z.array(z.string()), []),
-    concurrency: int(1, 1000, 10),
-    lease_seconds: atLeast(1, 300),
-    heartbeat_seconds: atLeast(0, 60),
-    reclaim_interval_seconds: atLeast(0, 60),
-    priority_aging_factor: z._default(z.number().check(z.minimum(0)), 60),
-    logs_dir: z.optional(z.string()),
-    max_attempts_default: atLeast(1, 3),
-    poll_min_backoff: z._default(duration, '100ms'),
-    poll_max_backoff: z._default(duration, '5s'),
-    shutdown_timeout: z._default(duration, '30s'),
-  }),
+  worker: z.prefault(
+    z.pipe(
+      WorkerSection,
+      z.transform((w: z.output<typeof WorkerSection>) => ({ ...w, heartbeat_seconds: w.heartbeat_seconds || defaultHeartbeatSeconds(w.lease_seconds) })),
+    ),
+    {},
+  ),
   drain: section({
     batch_size: int(1, 1000, 100),
     budget_ms: atLeast(100, 25_000),

@@ -1,28 +1,38 @@
 import type { RetryPolicy } from './backoff.ts';
+import { describeError, isRolledBackConflict } from './db/errors.ts';
+import { validate } from './errors.ts';
 import { runBatch } from './drain/batch.ts';
 import { DrainOptionsSchema, type DrainDeps, type DrainOptions, type DrainSummary } from './drain/options.ts';
 import { type Action, type ClaimedRow, type Outcome, tally } from './drain/outcomes.ts';
 import { recordAfterFailedStep } from './drain/record.ts';
-import { consoleLogger } from './logger.ts';
+import { consoleLogger, type Logger } from './logger.ts';
 import { stepSql } from './sql/step.ts';
 import { VERSION } from './version.ts';
 
 export { DrainOptionsSchema, type DrainDeps, type DrainOptions, type DrainSummary, type TaskLog } from './drain/options.ts';
 
-type StepRow = { completed: [number, Action][] } & ({ [K in keyof ClaimedRow]: ClaimedRow[K] } | { result_id: null });
+type StepRow = { completed: [number, Action][]; released: number; rate_wait_s: number | null } & (
+  | { [K in keyof ClaimedRow]: ClaimedRow[K] }
+  | { result_id: null }
+);
+
+/** Rate-limit waits are rounded up by this much: a bucket's tokens are stored as float4. */
+const TOKEN_SLACK_MS = 5;
 
 /**
  * One bounded drain: claim a batch, run it with bounded concurrency, record the outcomes fused
- * with the next claim, until the queues are empty or the budget is spent. Round trips: one per
- * batch plus one to record the last batch, plus lease renewals for tasks that outlive a heartbeat.
+ * with the next claim, until nothing claimable remains or the budget is spent. Round trips: one
+ * per batch plus one to record the last batch, plus lease renewals for batches that outlive a
+ * heartbeat, plus one fresh claim after a step whose completion released what its own claim
+ * could not see (lock_key siblings, chain children, chord callbacks).
  */
 export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promise<DrainSummary> {
-  const opts = DrainOptionsSchema.parse(options);
+  const opts = validate(DrainOptionsSchema, options);
   const clock = deps.clock ?? (() => Date.now());
   const log = deps.logger ?? consoleLogger();
   const started = clock();
   const deadline = started + opts.budgetMs;
-  const workerId = `${opts.workerName}/${opts.invocationId ?? crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const workerId = leaseId(opts.workerName, opts.invocationId);
   const paths = deps.registry.paths();
   const sql = stepSql(opts.agingFactor);
   const stepName = `reproq_step_${opts.agingFactor}`;
@@ -48,6 +58,8 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
     ...opts.queues.map((queue) => ({ queue, sweep: false })),
   ];
   const exhausted = new Set<number>();
+  /** Targets whose candidates only a rate limit held back, with the clock time of their next token. */
+  const rateLimited = new Map<number, number>();
   let targetIdx = 0;
   let register: string | null = JSON.stringify({
     worker_id: opts.workerName,
@@ -62,36 +74,70 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
   let tasksTimed = 0;
 
   const remaining = () => deadline - clock();
-  // Time a task needs: what tasks took so far (or the floor), plus one step to record it.
-  const taskReserve = () => Math.max(opts.minTaskMs, taskMsAvg) + stepMs;
+  // Time kept at the end of the budget to record the last batch; runs still going then are aborted.
+  const recordMs = () => Math.max(stepMs * 2, 50);
+  // Time a task needs: what tasks took so far (or the floor), plus the time to record it. One rule
+  // for claiming, starting and aborting, so a task is not started only to be aborted.
+  const taskReserve = () => Math.max(opts.minTaskMs, taskMsAvg) + recordMs();
+  // Claim what the lanes can start within half a lease (and the budget): a row waits at most that
+  // long, so even with failing renewals most rows start under their first lease, and other drains
+  // are not kept from rows this one cannot reach. Fast tasks keep full batches.
+  const claimSize = () => {
+    const horizon = Math.min(opts.leaseSeconds * 500, remaining());
+    const startable = opts.concurrency * (1 + Math.floor(horizon / Math.max(taskReserve(), 1)));
+    return Math.min(opts.batchSize, startable, (opts.maxTasks ?? Infinity) - summary.claimed);
+  };
+  /** The next target not known to be empty or waiting for a token, from the round-robin position. */
+  const nextTarget = (): number | undefined => {
+    for (let i = 0; i < targets.length; i++) {
+      const idx = (targetIdx + i) % targets.length;
+      const due = rateLimited.get(idx);
+      if (exhausted.has(idx) || (due !== undefined && due > clock())) continue;
+      rateLimited.delete(idx);
+      return idx;
+    }
+    return undefined;
+  };
 
   for (;;) {
     let want = 0;
-    let target = targets[targetIdx]!;
-    if (deps.signal?.aborted) summary.stoppedBecause = 'aborted';
-    else if (opts.maxTasks !== undefined && summary.claimed >= opts.maxTasks) summary.stoppedBecause = 'max_tasks';
-    else if (exhausted.size === targets.length) summary.stoppedBecause = 'empty';
-    else if (remaining() < taskReserve()) summary.stoppedBecause = 'budget';
+    let waitMs = 0;
+    let stop: DrainSummary['stoppedBecause'] | undefined;
+    const idx = nextTarget();
+    if (deps.signal?.aborted) stop = 'aborted';
+    else if (opts.maxTasks !== undefined && summary.claimed >= opts.maxTasks) stop = 'max_tasks';
+    else if (remaining() < taskReserve()) stop = 'budget';
+    else if (idx !== undefined) {
+      targetIdx = idx;
+      want = claimSize();
+    } else if (rateLimited.size === 0) stop = 'empty';
     else {
-      while (exhausted.has(targetIdx)) targetIdx = (targetIdx + 1) % targets.length;
-      target = targets[targetIdx]!;
-      want = Math.min(opts.batchSize, (opts.maxTasks ?? Infinity) - summary.claimed);
+      waitMs = Math.max(Math.min(...rateLimited.values()) - clock(), 0);
+      if (waitMs + taskReserve() > remaining()) {
+        stop = 'rate_limited';
+        summary.retryAfterMs = Math.ceil(waitMs);
+      }
     }
-    if (want === 0 && pending.length === 0) break;
+    if (want === 0 && pending.length === 0) {
+      if (stop) {
+        summary.stoppedBecause = stop;
+        break;
+      }
+      await sleep(waitMs, deps.signal);
+      continue;
+    }
 
+    const target = targets[targetIdx]!;
     const t0 = clock();
+    let first: StepRow;
     let claimed: ClaimedRow[];
     try {
-      const res = await deps.db.query<StepRow>(
-        sql,
-        [JSON.stringify(pending), workerId, target.queue, paths, want, opts.leaseSeconds, register, target.sweep],
-        { name: stepName },
-      );
-      summary.roundTrips++;
-      tally(summary, pending, res.rows[0]!.completed);
+      const params = [JSON.stringify(pending), workerId, target.queue, paths, want, opts.leaseSeconds, register, target.sweep];
+      const res = await sendStep(() => deps.db.query<StepRow>(sql, params, { name: stepName }), summary, log);
+      first = res.rows[0]!;
+      tally(summary, pending, first.completed);
       claimed = res.rows.filter((r): r is StepRow & ClaimedRow => r.result_id !== null);
     } catch (err) {
-      summary.roundTrips++;
       if (await recordAfterFailedStep(err, pending, { db: deps.db, sql, workerId, summary, log })) {
         pending = [];
         continue;
@@ -101,16 +147,28 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
     stepMs = stepMs === 0 ? clock() - t0 : (stepMs + (clock() - t0)) / 2;
     register = null;
     pending = [];
-    if (want === 0) break;
+    // This claim could not see what the same statement released; every target gets a fresh look.
+    if (first.released > 0) exhausted.clear();
+    if (want === 0) {
+      if (stop) {
+        summary.stoppedBecause = stop;
+        break;
+      }
+      continue;
+    }
 
     summary.claimed += claimed.length;
-    // Empty, not merely short: a short batch can be lock_key/concurrency siblings held back.
-    if (claimed.length === 0) exhausted.add(targetIdx);
+    // Empty, not merely short: a short batch can be lock_key/concurrency siblings held back. Nor
+    // empty when the step released rows its claim could not see: the next claim looks again.
+    if (claimed.length === 0 && first.released === 0) {
+      if (first.rate_wait_s === null) exhausted.add(targetIdx);
+      else rateLimited.set(targetIdx, clock() + first.rate_wait_s * 1000 + TOKEN_SLACK_MS);
+    }
     targetIdx = (targetIdx + 1) % targets.length;
     if (claimed.length === 0) continue;
 
     claimed.sort(byClaimOrder(opts.agingFactor));
-    const batch = await runBatch(claimed, {
+    pending = await runBatch(claimed, {
       deps,
       opts,
       workerId,
@@ -118,7 +176,9 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
       log,
       clock,
       deadline,
+      claimedAt: t0,
       reserve: taskReserve,
+      recordMs,
       stepMs: () => stepMs,
       summary,
       onTimed(ms) {
@@ -126,11 +186,54 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
         taskMsAvg += (ms - taskMsAvg) / tasksTimed;
       },
     });
-    pending = batch;
   }
 
   summary.durationMs = clock() - started;
   return summary;
+}
+
+/** How often a step the server rolled back as a deadlock or serialization failure is sent again. */
+const CONFLICT_RETRIES = 3;
+
+/**
+ * Sends one step, again when the server rolled it back whole as a deadlock or serialization
+ * failure (other writers, Django, Go or psql, can lock rows in another order): nothing of it was
+ * applied, so the same outcomes and claim are sent as they were. Any other failure is the caller's.
+ */
+async function sendStep<T>(send: () => Promise<T>, summary: DrainSummary, log: Logger): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    summary.roundTrips++;
+    try {
+      return await send();
+    } catch (err) {
+      if (attempt > CONFLICT_RETRIES || !isRolledBackConflict(err)) throw err;
+      log.warn('drain step rolled back by a lock conflict; sending it again', { attempt, error: describeError(err) });
+      await sleep(Math.random() * 20 * attempt, undefined);
+    }
+  }
+}
+
+/**
+ * The lease identity of one invocation, `<workerName>/<invocationId>/<random>`: a platform's
+ * invocation id stays visible for tracing, and the random part keeps two invocations that share
+ * one (an async retry, two crons in the same minute) from sharing a fence.
+ */
+function leaseId(workerName: string, invocationId: string | undefined): string {
+  const random = crypto.randomUUID().replaceAll('-', '').slice(0, 12);
+  return invocationId === undefined ? `${workerName}/${random}` : `${workerName}/${invocationId}/${random}`;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** The claim's order, restored client-side: UPDATE … RETURNING does not keep it. */

@@ -2,6 +2,7 @@ import { beat, logBeatErrors, type BeatRowError } from './beat.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/types.ts';
 import { drain, type DrainSummary } from './drain.ts';
+import { drainOptionsFromConfig } from './drain/options.ts';
 import type { Logger } from './logger.ts';
 import { collectMetrics, renderPrometheus, renderStats, type MetricsSnapshot } from './metrics/index.ts';
 import { reclaim } from './reclaim.ts';
@@ -64,7 +65,10 @@ export interface JobDeps {
   logger?: Logger;
   /** The platform's own ceiling for this invocation (Lambda's remaining time, a Worker's CPU limit). */
   platformBudgetMs?: number;
-  /** A stable id of the invocation (Lambda request id, cron time), stored in `leased_by`. */
+  /**
+   * The platform's id of the invocation (Lambda request id, cron time), kept in `leased_by` for
+   * tracing. It need not be unique: the drain adds a random part to every lease it takes.
+   */
   invocationId?: string;
 }
 
@@ -81,23 +85,15 @@ export function jobBudgetMs(config: Config, asked: number | undefined, platformB
 }
 
 export function runDrain(deps: JobDeps, req: DrainRequest = {}): Promise<DrainSummary> {
-  const { config } = deps;
   return drain(
     { db: deps.db, registry: deps.registry, logger: deps.logger },
-    {
-      queues: req.queues ?? config.worker.queues,
-      batchSize: req.batchSize ?? config.drain.batch_size,
-      concurrency: req.concurrency ?? config.worker.concurrency,
-      budgetMs: jobBudgetMs(config, req.budgetMs, deps.platformBudgetMs),
-      leaseSeconds: config.worker.lease_seconds,
-      // 0 is upstream's "no heartbeat"; the drain then keeps its own default.
-      heartbeatSeconds: config.worker.heartbeat_seconds > 0 ? config.worker.heartbeat_seconds : undefined,
-      workerName: config.worker.worker_id ?? 'reproq-edge',
+    drainOptionsFromConfig(deps.config, {
+      queues: req.queues,
+      batchSize: req.batchSize,
+      concurrency: req.concurrency,
+      budgetMs: jobBudgetMs(deps.config, req.budgetMs, deps.platformBudgetMs),
       invocationId: deps.invocationId,
-      agingFactor: config.worker.priority_aging_factor,
-      allowedTaskModules: config.worker.allowed_task_modules,
-      unknownTasks: config.drain.unknown_tasks,
-    },
+    }),
   );
 }
 

@@ -60,7 +60,7 @@ describe('the typed client against a real server and PostgreSQL, every answer ch
     expect(before).toMatchObject({ result_id: one.resultId, status: 'READY', args: [1, 'two'], attempts: 0 });
 
     const drained = await client.drain({ json: { queues: ['default'], batchSize: 10 } });
-    expectTypeOf(drained.stoppedBecause).toEqualTypeOf<'empty' | 'budget' | 'max_tasks' | 'aborted' | 'db_error'>();
+    expectTypeOf(drained.stoppedBecause).toEqualTypeOf<'empty' | 'budget' | 'max_tasks' | 'aborted' | 'db_error' | 'rate_limited'>();
     expect(drained).toMatchObject({ claimed: 2, succeeded: 2, stoppedBecause: 'empty' });
     expect(await client.getTask({ param: { id: one.resultId } })).toMatchObject({ status: 'SUCCESSFUL', attempts: 1, return_json: { echoed: [1, 'two'] } });
   });

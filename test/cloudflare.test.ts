@@ -95,7 +95,7 @@ describe('Cloudflare Worker in workerd', () => {
       const res = await mf.dispatchFetch(`http://worker/tasks/${resultId}`, { headers: bearer(TOKEN) });
       expect(await res.json()).toMatchObject({ status: 'SUCCESSFUL', return_json: { echoed: ['over the edge'] } });
       const leasedBy = await db.query<{ worker_ids: string[] }>('SELECT worker_ids FROM task_runs WHERE result_id = $1', [resultId]);
-      expect(leasedBy.rows[0]!.worker_ids[0]).toMatch(/\/cron-\d+$/);
+      expect(leasedBy.rows[0]!.worker_ids[0]).toMatch(/\/cron-\d+\/[0-9a-f]{12}$/);
     } finally {
       await mf.dispose();
     }

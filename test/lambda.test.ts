@@ -99,8 +99,13 @@ describe('Lambda handler', () => {
     expect(put.statusCode).toBe(201);
     const { resultId } = JSON.parse(put.body);
 
-    const drained = (await handler({ job: 'drain' }, context())) as { job: string; summary: { succeeded: number } };
-    expect(drained).toMatchObject({ job: 'drain', summary: { succeeded: 1, workerId: 'reproq-edge/c6af9ac6-7b61-11e6-9a41-93e8deadbeef' } });
+    const drained = (await handler({ job: 'drain' }, context())) as { job: string; summary: { succeeded: number; workerId: string } };
+    const leaseId = /^reproq-edge\/c6af9ac6-7b61-11e6-9a41-93e8deadbeef\/[0-9a-f]{12}$/;
+    expect(drained).toMatchObject({ job: 'drain', summary: { succeeded: 1, workerId: expect.stringMatching(leaseId) } });
+    // An async retry carries the same request id, and still leases under its own id.
+    const retried = (await handler({ job: 'drain' }, context())) as typeof drained;
+    expect(retried.summary.workerId).toMatch(leaseId);
+    expect(retried.summary.workerId).not.toBe(drained.summary.workerId);
 
     const got = (await handler(httpEvent('GET', `/tasks/${resultId}`, undefined, auth), context())) as { statusCode: number; body: string };
     expect(JSON.parse(got.body)).toMatchObject({ status: 'SUCCESSFUL', return_json: { echoed: ['lambda'] } });

@@ -5,7 +5,7 @@ import { ValidationError } from '../src/errors.ts';
 import { pruneExpired, pruneWorkers, reclaim } from '../src/reclaim.ts';
 import { defineTask } from '../src/tasks/registry.ts';
 import { QUEUE_DRIVERS, useTestDb } from './support/db.ts';
-import { drainWith, row, waitFor } from './support/queue.ts';
+import { drainWith, failingRenewals, row, waitFor } from './support/queue.ts';
 
 /** Inserts a RUNNING row whose lease ended `expiredSecondsAgo` ago (NULL lease with `null`). */
 async function running(db: Db, name: string, expiredSecondsAgo: number | null, attempts = 1, maxAttempts = 3): Promise<number> {
@@ -75,8 +75,8 @@ describe.each(QUEUE_DRIVERS)('reclaim and prune on %s', (driver) => {
     const gate = new Promise<void>((r) => (release = r));
     const slow = defineTask({ path: 'tasks.slow', handler: async () => (await gate, 'late') });
     const { resultId } = await enqueue(db, { taskPath: 'tasks.slow' });
-    // A 1-second lease that is never renewed: the owner is alive but its lease runs out.
-    const zombie = drainWith(db, [slow], { leaseSeconds: 1, heartbeatSeconds: 3600, maxTasks: 1 });
+    // A 1-second lease whose renewals fail: the owner is alive but its lease runs out.
+    const zombie = drainWith(failingRenewals(db), [slow], { leaseSeconds: 1, maxTasks: 1 });
     await waitFor(async () => (await statusOf(db, resultId)).status === 'RUNNING');
     await waitFor(async () => (await reclaim(db)).matched === 1, 10_000);
     expect((await statusOf(db, resultId)).status).toBe('READY');

@@ -114,6 +114,7 @@ export function createCloudflareWorker(registry: TaskRegistry, options: Cloudfla
             ops: options.ops,
             logger: log.child({ job: name, cron: controller.cron }),
             platformBudgetMs: budgetMs - (Date.now() - started),
+            // Two crons in one minute share this; it is for tracing, the drain makes each lease unique.
             invocationId: `cron-${controller.scheduledTime}`,
           });
           log.info('scheduled job done', { job: name, cron: controller.cron, summary: result.summary });

@@ -81,6 +81,7 @@ export function createLambdaHandler(registry: TaskRegistry, options: LambdaOptio
       const issue = parsed.error.issues[0]!;
       throw new ValidationError(`options.${issue.path.map(String).join('.')}`, issue.message);
     }
+    // awsRequestId repeats on an async retry; it is for tracing, the drain makes each lease unique.
     const result: JobResult = await runJob(
       scheduled.job,
       { db, registry, config, ops, logger: log.child({ job: scheduled.job }), platformBudgetMs: remaining(context), invocationId: context.awsRequestId },

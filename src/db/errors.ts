@@ -62,3 +62,12 @@ export function describeError(err: unknown): string {
   }
   return String(err);
 }
+
+/**
+ * A deadlock (40P01) or serialization failure (40001): the server rolled the statement back whole,
+ * so sending the same statement again is safe and usually succeeds.
+ */
+export function isRolledBackConflict(err: unknown): boolean {
+  const code = sqlState(err);
+  return code === '40P01' || code === '40001';
+}

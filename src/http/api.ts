@@ -31,7 +31,9 @@ export const DrainSummarySchema = z.object({
   cancelled: int,
   durationMs: z.number(),
   roundTrips: int,
-  stoppedBecause: z.enum(['empty', 'budget', 'max_tasks', 'aborted', 'db_error']),
+  stoppedBecause: z.enum(['empty', 'budget', 'max_tasks', 'aborted', 'db_error', 'rate_limited']),
+  /** With rate_limited: milliseconds until a rate-limited bucket has its next token. */
+  retryAfterMs: z.optional(int),
   workerId: z.string(),
 });
 /** A drain the database failed (503 for an outage, 500 when it refused a statement or a row): what it did record. */

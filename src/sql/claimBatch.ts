@@ -6,8 +6,9 @@
  * The key checks hold across concurrent drains: see migrations/0004_claim_key_locks.sql.
  *
  * Reads $2 (leased_by), $3 (queue), $4 (task paths), $5 (how many), $6 (lease seconds) and $8
- * (sweep). Defines `locked`, `limited`, `picked`, `spent` and `claimed` (the claimed rows; spec_json
- * as text, so the drain can read its numbers exactly).
+ * (sweep). Defines `locked`, `limited`, `picked`, `spent`, `rate_wait` (one row: seconds until a
+ * bucket that held candidates back has a token, NULL when no bucket did) and `claimed` (the
+ * claimed rows; spec_json as text, so the drain can read its numbers exactly).
  * `order` is the claim order: upstream's aged priority, or plain priority when aging is off.
  */
 export function claimBatchCtes(order: string): string {
@@ -36,9 +37,9 @@ locked AS MATERIALIZED (
 limited AS (
   -- Upstream's rate-limit key: the first existing row of task:<path>, queue:<queue>, global; a
   -- row with rate or burst <= 0 means unlimited. Skipped outright while no limit is active.
-  SELECT l.result_id, rl.key,
+  SELECT l.result_id, rl.key, rl.tokens_per_second::float8 AS rate,
     LEAST(rl.burst_size, rl.current_tokens
-      + EXTRACT(EPOCH FROM (NOW() - rl.last_refilled_at)) * rl.tokens_per_second) AS available
+      + EXTRACT(EPOCH FROM (NOW() - rl.last_refilled_at)) * rl.tokens_per_second)::float8 AS available
   FROM locked l
   CROSS JOIN LATERAL (
     SELECT r.* FROM rate_limits r
@@ -78,6 +79,20 @@ spent AS (
   WHERE r.key = p.limit_key
     AND LEAST(r.burst_size, r.current_tokens + EXTRACT(EPOCH FROM (NOW() - r.last_refilled_at)) * r.tokens_per_second) >= p.n
   RETURNING r.key
+),
+rate_wait AS (
+  -- Tokens are ranked over all of a bucket's candidates, so it held some back iff it had more
+  -- candidates than whole tokens. Its wait is the time to its next whole token; a bucket that a
+  -- concurrent drain emptied before our update counts from empty (one token's time).
+  SELECT min(CASE WHEN b.key IN (SELECT key FROM spent) OR b.picked = 0
+                  THEN (GREATEST(floor(b.available), 0) + 1 - b.available) / b.rate
+                  ELSE 1 / b.rate END) AS seconds
+  FROM (
+    SELECT l.key, min(l.rate) AS rate, min(l.available) AS available, count(*) AS n,
+      (SELECT count(*) FROM picked p WHERE p.limit_key = l.key) AS picked
+    FROM limited l GROUP BY l.key
+  ) b
+  WHERE b.n > GREATEST(floor(b.available), 0) OR (b.picked > 0 AND b.key NOT IN (SELECT key FROM spent))
 ),
 claimed AS (
   UPDATE task_runs t SET

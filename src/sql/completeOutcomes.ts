@@ -6,8 +6,10 @@ import { workflowCascadeCtes } from './workflowCascade.ts';
  * tasks that finished (workflowCascade.ts: chain children, chord bookkeeping, cascades of failures).
  *
  * Reads $1 (the outcomes JSON) and $2 (leased_by). Defines `outcome`, `done` (result_id, action,
- * status, workflow_id of every row written) and the cascade's CTEs, among them `children` and
- * `callbacks` (rows made READY, with their status) and `ended` (dependants ended).
+ * status, workflow_id of every row written, and held_slot: it held a lock_key or a concurrency
+ * slot) and the cascade's CTEs, among them `children` and `callbacks` (rows made READY, with their
+ * status) and `ended` (dependants ended). step.ts counts from these what the completion made
+ * claimable.
  */
 export const COMPLETE_OUTCOMES_CTES = `
 outcome AS (
@@ -38,6 +40,7 @@ done AS (
   -- The ANY keeps the plan on the primary key; a bare join may scan every RUNNING row instead.
   WHERE t.result_id = ANY(ARRAY(SELECT result_id FROM outcome))
     AND t.result_id = o.result_id AND t.leased_by = $2 AND t.status = 'RUNNING'
-  RETURNING t.result_id, o.action, t.status, t.workflow_id
+  RETURNING t.result_id, o.action, t.status, t.workflow_id,
+    (t.lock_key IS NOT NULL OR (t.concurrency_key <> '' AND t.concurrency_limit > 0)) AS held_slot
 ),${workflowCascadeCtes('done', 'ended')}
 `;

@@ -19,7 +19,12 @@ import { COMPLETE_OUTCOMES_CTES } from './completeOutcomes.ts';
  * claim reads idx_task_runs_claim_rank instead of sorting the queue.
  *
  * Result: one row per claimed task (plain columns, no JSON re-encoding); the first row carries the
- * `completed` [id, action] pairs (a single row of NULLs but `completed` when nothing was claimed).
+ * `completed` [id, action] pairs (a single row of NULLs but the step columns when nothing was
+ * claimed). Every row carries:
+ *  - `released`: how many rows the completion made claimable. The claim reads the statement's
+ *    snapshot, so it cannot see them; the drain claims again before it calls a queue empty.
+ *  - `rate_wait_s`: seconds until a rate-limit bucket that held candidates back has a token
+ *    (NULL when no rate limit held anything back).
  */
 export function stepSql(agingFactor: number): string {
   const order =
@@ -28,19 +33,42 @@ export function stepSql(agingFactor: number): string {
       : 'tr.priority DESC, tr.enqueued_at ASC';
   return `
 WITH RECURSIVE ${COMPLETE_OUTCOMES_CTES},
+worker AS (
+  SELECT w.* FROM jsonb_to_record($7::jsonb) AS w(worker_id text, hostname text, concurrency int, queues jsonb, version text)
+  WHERE $7::jsonb IS NOT NULL
+),
+-- Every invocation registers its worker name at its first step, and many share one name: no step
+-- may wait for another's lock on that row (with the claim's row locks held, waits can deadlock). A
+-- new name is inserted; a known one is refreshed only if no other step holds its row right now.
 registered AS (
   INSERT INTO reproq_workers (worker_id, hostname, concurrency, queues, version, started_at, last_seen_at)
   SELECT w.worker_id, w.hostname, w.concurrency, w.queues, w.version, NOW(), NOW()
-  FROM jsonb_to_record($7::jsonb) AS w(worker_id text, hostname text, concurrency int, queues jsonb, version text)
-  WHERE $7::jsonb IS NOT NULL
-  ON CONFLICT (worker_id) DO UPDATE SET
-    hostname = EXCLUDED.hostname, concurrency = EXCLUDED.concurrency, queues = EXCLUDED.queues,
-    version = EXCLUDED.version, last_seen_at = NOW()
+  FROM worker w
+  WHERE NOT EXISTS (SELECT 1 FROM reproq_workers r WHERE r.worker_id = w.worker_id)
+  ON CONFLICT (worker_id) DO NOTHING
+  RETURNING 1
+),
+refreshed AS (
+  UPDATE reproq_workers r SET
+    hostname = w.hostname, concurrency = w.concurrency, queues = w.queues, version = w.version, last_seen_at = NOW()
+  FROM worker w
+  WHERE r.worker_id = w.worker_id
+    AND r.worker_id IN (SELECT x.worker_id FROM reproq_workers x JOIN worker y ON y.worker_id = x.worker_id
+                        FOR UPDATE OF x SKIP LOCKED)
   RETURNING 1
 ),
 ${claimBatchCtes(order)}
-SELECT CASE WHEN row_number() OVER () = 1 THEN r.completed END AS completed, c.*
-FROM (SELECT COALESCE(jsonb_agg(jsonb_build_array(d.result_id, d.action)), '[]'::jsonb) AS completed FROM done d) r
+SELECT CASE WHEN row_number() OVER () = 1 THEN r.completed END AS completed, r.released, r.rate_wait_s, c.*
+FROM (
+  SELECT
+    (SELECT COALESCE(jsonb_agg(jsonb_build_array(d.result_id, d.action)), '[]'::jsonb) FROM done d) AS completed,
+    -- Whatever the completion CTEs make claimable must be counted here: rows that held a lock_key
+    -- or a concurrency slot, chain children and chord callbacks made READY.
+    ((SELECT count(*) FROM done d WHERE d.held_slot)
+      + (SELECT count(*) FROM children ch WHERE ch.status = 'READY')
+      + (SELECT count(*) FROM callbacks cb WHERE cb.status = 'READY'))::int AS released,
+    (SELECT seconds FROM rate_wait) AS rate_wait_s
+) r
 LEFT JOIN claimed c ON TRUE
 `;
 }

@@ -1,6 +1,7 @@
 import type { Db, QueryOptions, QueryResult } from '../../src/db/types.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { drain, type DrainOptions } from '../../src/drain.ts';
+import { RENEW_LEASES } from '../../src/sql/renewLeases.ts';
 import { type AnyTask, TaskRegistry } from '../../src/tasks/registry.ts';
 
 /** Wraps a Db to count the statements sent through it (round trips, from the driver's side). */
@@ -12,6 +13,23 @@ export function countingDb(db: Db): Db & { count: number; texts: string[] } {
     async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
       wrapped.count++;
       wrapped.texts.push(text);
+      return db.query<R>(text, params, options);
+    },
+    close: () => db.close(),
+  };
+  return wrapped;
+}
+
+/** Wraps a Db so that every lease renewal fails, as it would while the database is out of reach. */
+export function failingRenewals(db: Db): Db & { renewals: number } {
+  const wrapped = {
+    renewals: 0,
+    driver: db.driver,
+    async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+      if (text === RENEW_LEASES) {
+        wrapped.renewals++;
+        throw Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+      }
       return db.query<R>(text, params, options);
     },
     close: () => db.close(),

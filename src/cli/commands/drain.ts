@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { drain } from '../../drain.ts';
+import { drainOptionsFromConfig } from '../../drain/options.ts';
 import { consoleLogger } from '../../logger.ts';
 import { warnAllowList } from '../../tasks/allowlist.ts';
 import { int, list } from '../args.ts';
@@ -14,6 +15,7 @@ interface DrainFlags extends DbFlags {
   concurrency?: number;
   budget?: number;
   leaseSeconds?: number;
+  heartbeatSeconds?: number;
   workerName?: string;
   allowedTaskModules?: string[];
   unknownTasks?: string;
@@ -30,6 +32,7 @@ export function registerDrain(program: Command): void {
     .option('--concurrency <n>', 'handlers running at once (default: 10)', int(1, 1000))
     .option('--budget <ms>', 'wall-clock budget in milliseconds (default: 25000)', int(100))
     .option('--lease-seconds <n>', 'lease length (default: 300)', int(1))
+    .option('--heartbeat-seconds <n>', 'lease renewal interval, shorter than the lease (default: min(60, lease/5))', int(0))
     .option('--worker-name <name>', 'name registered in reproq_workers (default: WORKER_ID, then reproq-edge)')
     .option('--allowed-task-modules <list>', 'allow-list prefixes (default: ALLOWED_TASK_MODULES)', list)
     .option('--unknown-tasks <policy>', 'skip | fail (default: skip)')
@@ -45,6 +48,7 @@ export function registerDrain(program: Command): void {
         { key: 'worker.concurrency', flag: '--concurrency', value: flags.concurrency },
         { key: 'drain.budget_ms', flag: '--budget', value: flags.budget },
         { key: 'worker.lease_seconds', flag: '--lease-seconds', value: flags.leaseSeconds },
+        { key: 'worker.heartbeat_seconds', flag: '--heartbeat-seconds', value: flags.heartbeatSeconds },
         { key: 'worker.worker_id', flag: '--worker-name', value: flags.workerName },
         { key: 'worker.allowed_task_modules', flag: '--allowed-task-modules', value: flags.allowedTaskModules },
         { key: 'drain.unknown_tasks', flag: '--unknown-tasks', value: flags.unknownTasks },
@@ -59,18 +63,7 @@ export function registerDrain(program: Command): void {
         const logSink = c.worker.logs_dir ? fileLogSink(c.worker.logs_dir) : undefined;
         const summary = await drain(
           { db, registry, logger: log, ...(logSink && { logSink }) },
-          {
-            queues: c.worker.queues,
-            batchSize: c.drain.batch_size,
-            concurrency: c.worker.concurrency,
-            budgetMs: c.drain.budget_ms,
-            leaseSeconds: c.worker.lease_seconds,
-            workerName,
-            hostname: hostname(),
-            agingFactor: c.worker.priority_aging_factor,
-            allowedTaskModules: c.worker.allowed_task_modules,
-            unknownTasks: c.drain.unknown_tasks,
-          },
+          drainOptionsFromConfig(c, { hostname: hostname() }),
         );
         if (summary.stoppedBecause === 'db_error') await assertSchemaPresent(db);
         output(flags.json, summary, () => Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' '));

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { describeError } from '../../db/errors.ts';
 import { drain, type DrainSummary } from '../../drain.ts';
+import { drainOptionsFromConfig } from '../../drain/options.ts';
 import { parseDuration } from '../../duration.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/types.ts';
@@ -72,7 +73,7 @@ export function registerWorker(program: Command): void {
     .option('--queue <name>', 'deprecated: one queue; use --queues')
     .option('--allowed-task-modules <list>', 'task path prefixes allowed to run; * allows all (default: ALLOWED_TASK_MODULES)', list)
     .option('--lease-seconds <n>', 'lease length (default: 300)', int(1))
-    .option('--heartbeat-seconds <n>', 'lease renewal interval; 0 disables (default: 60)', int(0))
+    .option('--heartbeat-seconds <n>', 'lease renewal interval, shorter than the lease (default: min(60, lease/5))', int(0))
     .option('--reclaim-interval-seconds <n>', 'requeue or fail tasks whose lease expired, this often (0: never)', int(0))
     .option('--priority-aging-factor <n>', 'seconds of waiting worth one priority point; 0 disables (default: 60)', number(0))
     .option('--logs-dir <dir>', "write each attempt's task log there and set logs_uri (default: REPROQ_LOGS_DIR)")
@@ -151,20 +152,7 @@ async function runWorker(flags: WorkerFlags): Promise<void> {
     }
 
     const deps = { db, registry, logger: log, signal: claiming.signal, stop: stopping.signal, ...(c.worker.logs_dir && { logSink: fileLogSink(c.worker.logs_dir) }) };
-    const options = {
-      queues: c.worker.queues,
-      batchSize: c.drain.batch_size,
-      concurrency: c.worker.concurrency,
-      budgetMs: CYCLE_BUDGET_MS,
-      leaseSeconds: c.worker.lease_seconds,
-      // Upstream's 0 disables renewal; a renewal once per lease is the closest the drain allows.
-      heartbeatSeconds: c.worker.heartbeat_seconds || c.worker.lease_seconds,
-      workerName,
-      hostname: hostname(),
-      agingFactor: c.worker.priority_aging_factor,
-      allowedTaskModules: c.worker.allowed_task_modules,
-      unknownTasks: c.drain.unknown_tasks,
-    };
+    const options = drainOptionsFromConfig(c, { budgetMs: CYCLE_BUDGET_MS, workerName, hostname: hostname() });
     let backoff = minBackoff;
     const total = { claimed: 0, succeeded: 0, failed: 0, retried: 0, released: 0 };
     while (!claiming.signal.aborted) {
