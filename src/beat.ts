@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseCron } from './cron.ts';
 import { classifyDbError, describeError } from './db/errors.ts';
 import type { Db } from './db/types.ts';
@@ -15,6 +15,7 @@ import {
   type PeriodicJson,
 } from './spec/periodic.ts';
 import { sha256Hex } from './spec/hash.ts';
+import { boundedInt } from './storable.ts';
 
 /**
  * What a tick does with a task whose `next_run_at` is in the past (the beat was down, or slow):
@@ -27,19 +28,17 @@ import { sha256Hex } from './spec/hash.ts';
 export const MisfirePolicySchema = z.enum(['catch_up_once', 'skip', 'backfill']);
 export type MisfirePolicy = z.infer<typeof MisfirePolicySchema>;
 
-export const BeatOptionsSchema = z
-  .object({
-    /** The tick's clock: due means `next_run_at <= now`, and the next run is the first time after it. */
-    now: z.date().optional(),
-    misfirePolicy: MisfirePolicySchema.default('catch_up_once'),
-    maxCatchUp: z.number().int().min(1).max(1000).default(10),
-    misfireGraceSeconds: z.number().min(0).default(60),
-    /** Due rows read and written per statement pair. */
-    batchSize: z.number().int().min(1).max(10_000).default(1000),
-    /** No new page is started after this many milliseconds. */
-    budgetMs: z.number().int().min(1).default(25_000),
-  })
-  .strict();
+export const BeatOptionsSchema = z.strictObject({
+  /** The tick's clock: due means `next_run_at <= now`, and the next run is the first time after it. */
+  now: z.optional(z.date()),
+  misfirePolicy: z._default(MisfirePolicySchema, 'catch_up_once'),
+  maxCatchUp: boundedInt(1, 1000, 10),
+  misfireGraceSeconds: z._default(z.number().check(z.minimum(0)), 60),
+  /** Due rows read and written per statement pair. */
+  batchSize: boundedInt(1, 10_000, 1000),
+  /** No new page is started after this many milliseconds. */
+  budgetMs: boundedInt(1, Number.MAX_SAFE_INTEGER, 25_000),
+});
 
 export type BeatOptions = z.input<typeof BeatOptionsSchema>;
 
@@ -102,8 +101,8 @@ interface DueRow extends RunColumns {
 type StoredRow = { [K in keyof DueRow]: DueRow[K] | null } & { name: string; next_run_at_raw: string | null };
 
 const notNull = { error: (issue: { input?: unknown }) => (issue.input === null ? 'is NULL' : undefined) };
-const text = (max: number) => z.string(notNull).max(max, `is longer than ${max} characters`);
-const int = () => z.number(notNull).int();
+const text = (max: number) => z.string(notNull).check(z.maxLength(max, `is longer than ${max} characters`));
+const int = (...checks: z.core.$ZodCheck<number>[]) => z.number(notNull).check(z.int(), ...checks);
 
 /**
  * What a due row must hold for its run to be storable and runnable: the bounds enqueue applies
@@ -116,15 +115,15 @@ const DueRowSchema = z.object({
   next_run_at: z.string(),
   cron_expr: z.string(notNull),
   // Blank means ASCII whitespace only, as the pg_cron tick's regex reads it.
-  task_path: text(TASK_PATH_MAX_CHARS).regex(/[^ \t\n\r\f\v]/, 'is empty'),
+  task_path: text(TASK_PATH_MAX_CHARS).check(z.regex(/[^ \t\n\r\f\v]/, 'is empty')),
   queue_name: text(QUEUE_NAME_MAX_CHARS),
-  priority: int().min(PRIORITY_MIN, `is outside ${PRIORITY_MIN}..${PRIORITY_MAX}`).max(PRIORITY_MAX, `is outside ${PRIORITY_MIN}..${PRIORITY_MAX}`),
-  max_attempts: int().max(MAX_ATTEMPTS_MAX, `is above ${MAX_ATTEMPTS_MAX}`),
-  concurrency_key: text(KEY_MAX_CHARS).nullable(),
-  concurrency_limit: int().min(0, 'is negative'),
-  payload_text: z.string({ error: (issue) => (issue.input === null ? 'is NULL' : undefined) }),
-  args_text: z.string().nullable(),
-  kwargs_text: z.string().nullable(),
+  priority: int(z.minimum(PRIORITY_MIN, `is outside ${PRIORITY_MIN}..${PRIORITY_MAX}`), z.maximum(PRIORITY_MAX, `is outside ${PRIORITY_MIN}..${PRIORITY_MAX}`)),
+  max_attempts: int(z.maximum(MAX_ATTEMPTS_MAX, `is above ${MAX_ATTEMPTS_MAX}`)),
+  concurrency_key: z.nullable(text(KEY_MAX_CHARS)),
+  concurrency_limit: int(z.minimum(0, 'is negative')),
+  payload_text: z.string(notNull),
+  args_text: z.nullable(z.string()),
+  kwargs_text: z.nullable(z.string()),
 });
 
 /** The row, or a ValidationError naming the column (`payload_text` is reported as `payload_json`). */

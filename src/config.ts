@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { defaultHeartbeatSeconds, HEARTBEAT_NOT_SHORTER } from './drain/options.ts';
 import { ConfigError } from './errors.ts';
 
@@ -8,100 +8,96 @@ import { ConfigError } from './errors.ts';
  * `http.*` and `drain.*` sections are ours. Precedence: defaults < config file < env < flags.
  */
 
-const list = z.array(z.string().min(1));
-const duration = z.string().regex(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/, 'a duration such as 300ms, 30s, 1m30s');
+const nonEmpty = () => z.string().check(z.minLength(1));
+const list = z.array(nonEmpty());
+const duration = z.string().check(z.regex(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/, 'a duration such as 300ms, 30s, 1m30s'));
+const int = (min: number, max: number, fallback: number) => z._default(z.int().check(z.minimum(min), z.maximum(max)), fallback);
+const atLeast = (min: number, fallback: number) => int(min, Number.MAX_SAFE_INTEGER, fallback);
+/** A config section: unknown keys refused, absent means every default. */
+const section = <S extends z.core.$ZodLooseShape>(shape: S) => z.prefault(z.strictObject(shape), {} as z.input<z.ZodMiniObject<S, z.core.$strict>>);
 
-export const ConfigSchema = z
-  .object({
-    dsn: z.string().min(1).optional(),
-    /**
-     * Named prepared statements on pg and neon-ws connections. Unset: on, unless the DSN says
-     * `pgbouncer=true`. Off behind a transaction-mode pooler that cannot keep them.
-     */
-    prepared_statements: z.boolean().optional(),
-    tasks: z.string().min(1).optional(),
-    worker: z
-      .object({
-        dsn: z.string().min(1).optional(),
-        worker_id: z.string().min(1).optional(),
-        process_role: z.string().min(1).default('worker'),
-        queues: list.default(['default']),
-        allowed_task_modules: z.array(z.string()).default([]),
-        concurrency: z.number().int().min(1).max(1000).default(10),
-        lease_seconds: z.number().int().min(1).default(300),
-        /** Unset, or 0 (upstream: never renew): min(60, lease_seconds / 5). A drain always renews what it holds. */
-        heartbeat_seconds: z.number().int().min(0).optional(),
-        reclaim_interval_seconds: z.number().int().min(0).default(60),
-        priority_aging_factor: z.number().min(0).default(60),
-        logs_dir: z.string().optional(),
-        max_attempts_default: z.number().int().min(1).default(3),
-        poll_min_backoff: duration.default('100ms'),
-        poll_max_backoff: duration.default('5s'),
-        shutdown_timeout: duration.default('30s'),
-      })
-      .strict()
-      .superRefine((w, ctx) => {
-        if (w.heartbeat_seconds && w.heartbeat_seconds >= w.lease_seconds) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['heartbeat_seconds'],
-            message: `${w.heartbeat_seconds} is not shorter than worker.lease_seconds (${w.lease_seconds}): ${HEARTBEAT_NOT_SHORTER}`,
-          });
-        }
-      })
-      .transform((w) => ({ ...w, heartbeat_seconds: w.heartbeat_seconds || defaultHeartbeatSeconds(w.lease_seconds) }))
-      .prefault({}),
-    drain: z
-      .object({
-        batch_size: z.number().int().min(1).max(1000).default(100),
-        budget_ms: z.number().int().min(100).default(25_000),
-        unknown_tasks: z.enum(['skip', 'fail']).default('skip'),
-      })
-      .strict()
-      .prefault({}),
-    beat: z
-      .object({
-        dsn: z.string().min(1).optional(),
-        interval: duration.default('30s'),
-      })
-      .strict()
-      .prefault({}),
-    metrics: z
-      .object({
-        addr: z.string().optional(),
-        port: z.number().int().min(0).max(65535).default(0),
-        auth_token: z.string().optional(),
-        allow_cidrs: z.array(z.string()).default([]),
-        auth_limit: z.number().int().min(1).default(30),
-        auth_window: duration.default('1m'),
-        auth_max_entries: z.number().int().min(1).default(1000),
-        tls_cert: z.string().optional(),
-        tls_key: z.string().optional(),
-        tls_client_ca: z.string().optional(),
-      })
-      .strict()
-      .prefault({}),
-    http: z
-      .object({
-        /** Bearer token for the mutating routes (REPROQ_AUTH_TOKEN). */
-        auth_token: z.string().optional(),
-        /** Vercel's cron bearer (CRON_SECRET), accepted where the platform sends it. */
-        cron_secret: z.string().optional(),
-        /** Serve mutating routes with no token at all. Development only. */
-        allow_insecure: z.boolean().default(false),
-        route_prefix: z.string().regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'a path such as /reproq, or empty').default(''),
-        /** Which header carries the client IP: none, CF-Connecting-IP, or X-Forwarded-For with N trusted hops. */
-        trust_proxy: z.enum(['none', 'cf-connecting-ip', 'x-forwarded-for']).default('none'),
-        trusted_hops: z.number().int().min(1).default(1),
-        max_body_bytes: z.number().int().min(1024).default(1024 * 1024),
-        max_batch_size: z.number().int().min(1).max(1000).default(500),
-        max_concurrency: z.number().int().min(1).max(1000).default(50),
-        max_budget_ms: z.number().int().min(100).default(60_000),
-      })
-      .strict()
-      .prefault({}),
-  })
-  .strict();
+const WorkerSection = z.strictObject({
+  dsn: z.optional(nonEmpty()),
+  worker_id: z.optional(nonEmpty()),
+  process_role: z._default(nonEmpty(), 'worker'),
+  queues: z._default(list, ['default']),
+  allowed_task_modules: z._default(z.array(z.string()), []),
+  concurrency: int(1, 1000, 10),
+  lease_seconds: atLeast(1, 300),
+  /** Unset, or 0 (upstream: never renew): min(60, lease_seconds / 5). A drain always renews what it holds. */
+  heartbeat_seconds: z.optional(z.int().check(z.minimum(0))),
+  reclaim_interval_seconds: atLeast(0, 60),
+  priority_aging_factor: z._default(z.number().check(z.minimum(0)), 60),
+  logs_dir: z.optional(z.string()),
+  max_attempts_default: atLeast(1, 3),
+  poll_min_backoff: z._default(duration, '100ms'),
+  poll_max_backoff: z._default(duration, '5s'),
+  shutdown_timeout: z._default(duration, '30s'),
+}).check(
+  z.superRefine((w, ctx) => {
+    if (w.heartbeat_seconds && w.heartbeat_seconds >= w.lease_seconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['heartbeat_seconds'],
+        message: `${w.heartbeat_seconds} is not shorter than worker.lease_seconds (${w.lease_seconds}): ${HEARTBEAT_NOT_SHORTER}`,
+      });
+    }
+  }),
+);
+
+export const ConfigSchema = z.strictObject({
+  dsn: z.optional(nonEmpty()),
+  /**
+   * Named prepared statements on pg and neon-ws connections. Unset: on, unless the DSN says
+   * `pgbouncer=true`. Off behind a transaction-mode pooler that cannot keep them.
+   */
+  prepared_statements: z.optional(z.boolean()),
+  tasks: z.optional(nonEmpty()),
+  worker: z.prefault(
+    z.pipe(
+      WorkerSection,
+      z.transform((w: z.output<typeof WorkerSection>) => ({ ...w, heartbeat_seconds: w.heartbeat_seconds || defaultHeartbeatSeconds(w.lease_seconds) })),
+    ),
+    {},
+  ),
+  drain: section({
+    batch_size: int(1, 1000, 100),
+    budget_ms: atLeast(100, 25_000),
+    unknown_tasks: z._default(z.enum(['skip', 'fail']), 'skip'),
+  }),
+  beat: section({
+    dsn: z.optional(nonEmpty()),
+    interval: z._default(duration, '30s'),
+  }),
+  metrics: section({
+    addr: z.optional(z.string()),
+    port: int(0, 65535, 0),
+    auth_token: z.optional(z.string()),
+    allow_cidrs: z._default(z.array(z.string()), []),
+    auth_limit: atLeast(1, 30),
+    auth_window: z._default(duration, '1m'),
+    auth_max_entries: atLeast(1, 1000),
+    tls_cert: z.optional(z.string()),
+    tls_key: z.optional(z.string()),
+    tls_client_ca: z.optional(z.string()),
+  }),
+  http: section({
+    /** Bearer token for the mutating routes (REPROQ_AUTH_TOKEN). */
+    auth_token: z.optional(z.string()),
+    /** Vercel's cron bearer (CRON_SECRET), accepted where the platform sends it. */
+    cron_secret: z.optional(z.string()),
+    /** Serve mutating routes with no token at all. Development only. */
+    allow_insecure: z._default(z.boolean(), false),
+    route_prefix: z._default(z.string().check(z.regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'a path such as /reproq, or empty')), ''),
+    /** Which header carries the client IP: none, CF-Connecting-IP, or X-Forwarded-For with N trusted hops. */
+    trust_proxy: z._default(z.enum(['none', 'cf-connecting-ip', 'x-forwarded-for']), 'none'),
+    trusted_hops: atLeast(1, 1),
+    max_body_bytes: atLeast(1024, 1024 * 1024),
+    max_batch_size: int(1, 1000, 500),
+    max_concurrency: int(1, 1000, 50),
+    max_budget_ms: atLeast(100, 60_000),
+  }),
+});
 
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

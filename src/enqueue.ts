@@ -1,53 +1,50 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Db } from './db/types.ts';
 import { DuplicateActiveTaskError, ValidationError } from './errors.ts';
-import { ENQUEUE_BATCH } from './sql/enqueueBatch.ts';
-import { buildSpec } from './spec/build.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, INT4_MAX, KEY_MAX_CHARS, MAX_ATTEMPTS_MAX, PRIORITY_MAX, PRIORITY_MIN, QUEUE_NAME_MAX_CHARS, TASK_PATH_MAX_CHARS } from './limits.ts';
-import { canonicalJson, type JsonValue } from './spec/canonical.ts';
-import { sha256Hex } from './spec/hash.ts';
 import { readLossless } from './drain/spec-input.ts';
-import { InstantSchema, JsonArraySchema, JsonObjectSchema, OffsetSecondsSchema, RunAfterSchema, storable } from './storable.ts';
+import { enqueueBatch } from './sql/enqueueBatch.ts';
+import { buildSpec } from './spec/build.ts';
+import { canonicalJson } from './spec/canonical.ts';
+import { sha256HexOfBytes } from './spec/hash.ts';
+import { boundedInt, InstantSchema, JsonArraySchema, JsonObjectSchema, OffsetSecondsSchema, RunAfterSchema, storable } from './storable.ts';
 import { checkTaskInput } from './tasks/input.ts';
 import type { TaskRegistry } from './tasks/registry.ts';
 
 /** Queue names as enqueue, the periodic-task schemas and the HTTP routes accept them. */
 export const QueueNameSchema = z
   .string()
-  .min(1)
-  .max(QUEUE_NAME_MAX_CHARS)
-  .regex(/^[A-Za-z0-9_.:\-]+$/, 'queue names use letters, digits and . _ : -');
+  .check(z.minLength(1), z.maxLength(QUEUE_NAME_MAX_CHARS), z.regex(/^[A-Za-z0-9_.:\-]+$/, 'queue names use letters, digits and . _ : -'));
 
-const optionalKey = storable(z.string().max(KEY_MAX_CHARS, `is longer than ${KEY_MAX_CHARS} characters`))
-  .nullish()
-  .transform((v) => v ?? null);
+const optionalKey = z.pipe(
+  z.nullish(storable(z.string().check(z.maxLength(KEY_MAX_CHARS, `is longer than ${KEY_MAX_CHARS} characters`)))),
+  z.transform((v) => v ?? null),
+);
 
 /**
  * Every value is checked before anything is sent (src/storable.ts): what PostgreSQL cannot store
  * or Django cannot read back is a ValidationError naming the field, never a database error.
  */
-export const EnqueueInputSchema = z
-  .object({
-    taskPath: storable(z.string().trim().min(1, 'task_path must not be empty').max(TASK_PATH_MAX_CHARS)),
-    args: JsonArraySchema.default([]),
-    kwargs: JsonObjectSchema.default({}),
-    queue: QueueNameSchema.default('default'),
-    priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).default(0),
-    runAfter: RunAfterSchema.nullish(),
-    maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_MAX).default(3),
-    timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(900),
-    lockKey: optionalKey,
-    concurrencyKey: optionalKey.transform((v) => (v !== null && v.trim() === '' ? null : v)),
-    concurrencyLimit: z.number().int().min(0).max(INT4_MAX).default(0),
-    expiresAt: InstantSchema.nullish(),
-    expiresInSeconds: OffsetSecondsSchema.positive().nullish(),
-    metadata: JsonObjectSchema.default({}),
-    takesContext: z.boolean().default(false),
-    backendAlias: storable(z.string().min(1).max(QUEUE_NAME_MAX_CHARS)).default('default'),
-    codeRef: storable(z.string()).nullish(),
-    pipLockHash: storable(z.string()).nullish(),
-  })
-  .strict();
+export const EnqueueInputSchema = z.strictObject({
+  taskPath: storable(z.string().check(z.trim(), z.minLength(1, 'task_path must not be empty'), z.maxLength(TASK_PATH_MAX_CHARS))),
+  args: z._default(JsonArraySchema, []),
+  kwargs: z._default(JsonObjectSchema, {}),
+  queue: z._default(QueueNameSchema, 'default'),
+  priority: boundedInt(PRIORITY_MIN, PRIORITY_MAX, 0),
+  runAfter: z.nullish(RunAfterSchema),
+  maxAttempts: boundedInt(1, MAX_ATTEMPTS_MAX, 3),
+  timeoutSeconds: boundedInt(1, 7 * 24 * 3600, 900),
+  lockKey: optionalKey,
+  concurrencyKey: z.pipe(optionalKey, z.transform((v) => (v !== null && v.trim() === '' ? null : v))),
+  concurrencyLimit: boundedInt(0, INT4_MAX, 0),
+  expiresAt: z.nullish(InstantSchema),
+  expiresInSeconds: z.nullish(OffsetSecondsSchema.check(z.positive())),
+  metadata: z._default(JsonObjectSchema, {}),
+  takesContext: z._default(z.boolean(), false),
+  backendAlias: z._default(storable(z.string().check(z.minLength(1), z.maxLength(QUEUE_NAME_MAX_CHARS))), 'default'),
+  codeRef: z.nullish(storable(z.string())),
+  pipLockHash: z.nullish(storable(z.string())),
+});
 
 export type EnqueueInput = z.input<typeof EnqueueInputSchema>;
 
@@ -72,24 +69,6 @@ export interface EnqueueResult {
   registered?: boolean;
 }
 
-interface RowPayload {
-  idx: number;
-  spec_hash: string;
-  spec_json: JsonValue;
-  task_path: string;
-  queue_name: string;
-  priority: number;
-  run_after: string | null;
-  max_attempts: number;
-  timeout_seconds: number;
-  lock_key: string | null;
-  concurrency_key: string | null;
-  concurrency_limit: number;
-  expires_at: string | null;
-  metadata_json: Record<string, JsonValue>;
-  backend_alias: string;
-}
-
 export async function enqueue(db: Db, input: EnqueueInput, opts: EnqueueOptions = {}): Promise<EnqueueResult> {
   const [result] = await enqueueMany(db, [input], opts);
   return result!;
@@ -98,7 +77,8 @@ export async function enqueue(db: Db, input: EnqueueInput, opts: EnqueueOptions 
 /**
  * Enqueues many tasks in one statement and one round trip (a second only when a concurrent
  * enqueue raced us on the same spec_hash). Results come back in input order. Every item is
- * validated before anything is sent, so a bad item writes nothing.
+ * validated before anything is sent, so a bad item writes nothing. An item repeating an earlier
+ * item's spec shares its row (deduplicated); without dedup the repeat is refused.
  */
 export async function enqueueMany(
   db: Db,
@@ -108,44 +88,60 @@ export async function enqueueMany(
   if (inputs.length === 0) return [];
   const dedup = opts.dedup ?? true;
   const now = (opts.now ?? (() => new Date()))();
-  const rows = await Promise.all(
-    inputs.map((input, idx) =>
-      prepareRow(input, idx, now, opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, inputs.length > 1, opts.registry),
-    ),
-  );
-  if (!dedup) rejectInBatchDuplicates(rows);
+  const maxBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const rows = inputs.map((input, idx) => prepareRow(input, idx, now, maxBytes, inputs.length > 1, opts.registry));
+
+  const firstOfHash = new Map<string, number>();
+  let pending: number[] = [];
+  rows.forEach((row, idx) => {
+    if (!firstOfHash.has(row.specHash)) {
+      firstOfHash.set(row.specHash, idx);
+      pending.push(idx);
+    } else if (!dedup) throw new DuplicateActiveTaskError(row.specHash);
+  });
 
   const results: EnqueueResult[] = new Array(rows.length);
-  let pending = rows.map((row, idx) => ({ row, idx }));
   // A NULL id means a concurrent enqueue inserted that hash after our snapshot: look again.
   for (let round = 0; pending.length > 0 && round < 5; round++) {
-    const sent = pending.map(({ row }, i) => ({ ...row, idx: i }));
-    const res = await db.query<{ idx: number; result_id: number | null; deduplicated: boolean }>(ENQUEUE_BATCH, [
-      JSON.stringify(sent),
-      dedup,
-    ]).catch((err: unknown) => {
-      throw translateInsertError(err, sent);
+    const sent = pending;
+    const doc = `[${sent.map((idx) => rows[idx]!.json).join(',')}]`;
+    const answer = await enqueueBatch(db, doc, dedup).catch((err: unknown) => {
+      throw translateInsertError(err, rows[sent[0]!]!.specHash);
     });
-    const retry: typeof pending = [];
-    for (const r of res.rows) {
-      const entry = pending[r.idx]!;
-      if (r.result_id === null) retry.push(entry);
-      else {
-        results[entry.idx] = { resultId: Number(r.result_id), specHash: entry.row.spec_hash, deduplicated: r.deduplicated };
-        if (opts.registry) results[entry.idx]!.registered = opts.registry.get(entry.row.task_path) !== undefined;
-      }
+    pending = [];
+    for (const r of answer) {
+      const idx = sent[r.n - 1]!;
+      if (r.result_id === null) pending.push(idx);
+      else results[idx] = result(rows[idx]!, Number(r.result_id), r.deduplicated);
     }
-    pending = retry;
   }
   if (pending.length > 0) {
-    throw new Error(`could not enqueue or find the active row for spec_hash ${pending[0]!.row.spec_hash}`);
+    throw new Error(`could not enqueue or find the active row for spec_hash ${rows[pending[0]!]!.specHash}`);
   }
+  rows.forEach((row, idx) => {
+    const first = firstOfHash.get(row.specHash)!;
+    if (first !== idx) results[idx] = result(row, results[first]!.resultId, true);
+  });
   return results;
 }
 
-type PreparedRow = Omit<RowPayload, 'idx'>;
+interface PreparedRow {
+  specHash: string;
+  /** The row's object in the statement's document (src/sql/enqueueBatch.ts). */
+  json: string;
+  /** With a registry: whether it holds the task. */
+  registered?: boolean;
+}
 
-async function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes: number, bulk: boolean, registry?: TaskRegistry): Promise<PreparedRow> {
+function result(row: PreparedRow, resultId: number, deduplicated: boolean): EnqueueResult {
+  const r: EnqueueResult = { resultId, specHash: row.specHash, deduplicated };
+  if (row.registered !== undefined) r.registered = row.registered;
+  return r;
+}
+
+const utf8 = new TextEncoder();
+
+function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes: number, bulk: boolean, registry?: TaskRegistry): PreparedRow {
   // In a bulk call the field names its item: `[3].kwargs.to`.
   const label = (field: string) => (bulk ? `[${idx}].${field}` : field);
   const parsed = EnqueueInputSchema.safeParse(input);
@@ -187,41 +183,32 @@ async function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes:
     if (err instanceof ValidationError) throw new ValidationError(label(err.field), err.message.slice(err.field.length + 2));
     throw err;
   }
-  for (const [field, text] of [['args', canonical], ['metadata', JSON.stringify(v.metadata)]] as const) {
-    const bytes = new TextEncoder().encode(text).byteLength;
-    if (bytes > maxBytes) throw new ValidationError(label(field), `payload is ${bytes} bytes, over the ${maxBytes}-byte limit`);
+  // The canonical text is the spec_json sent (jsonb keeps the values, not the bytes) and the hashed bytes.
+  const bytes = utf8.encode(canonical);
+  checkSize(label('args'), bytes.byteLength, maxBytes);
+  const specHash = sha256HexOfBytes(bytes);
+  let json = `{"h":"${specHash}","s":${canonical}`;
+  if (expiresAt) json += `,"e":"${expiresAt.toISOString()}"`;
+  for (const _ in v.metadata) {
+    const metadata = JSON.stringify(v.metadata);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit, so only a long text needs encoding to be measured.
+    if (metadata.length * 3 > maxBytes) checkSize(label('metadata'), utf8.encode(metadata).byteLength, maxBytes);
+    json += `,"m":${metadata}`;
+    break;
   }
-  return {
-    spec_hash: await sha256Hex(canonical),
-    spec_json: spec,
-    task_path: v.taskPath,
-    queue_name: v.queue,
-    priority: v.priority,
-    run_after: runAfter?.toISOString() ?? null,
-    max_attempts: v.maxAttempts,
-    timeout_seconds: v.timeoutSeconds,
-    lock_key: v.lockKey,
-    concurrency_key: v.concurrencyKey,
-    concurrency_limit: v.concurrencyLimit,
-    expires_at: expiresAt?.toISOString() ?? null,
-    metadata_json: v.metadata,
-    backend_alias: v.backendAlias,
-  };
+  if (v.backendAlias !== 'default') json += `,"b":${JSON.stringify(v.backendAlias)}`;
+  return { specHash, json: `${json}}`, registered: registry ? def !== undefined : undefined };
 }
 
-function rejectInBatchDuplicates(rows: readonly PreparedRow[]): void {
-  const seen = new Set<string>();
-  for (const row of rows) {
-    if (seen.has(row.spec_hash)) throw new DuplicateActiveTaskError(row.spec_hash);
-    seen.add(row.spec_hash);
-  }
+function checkSize(field: string, bytes: number, maxBytes: number): void {
+  if (bytes > maxBytes) throw new ValidationError(field, `payload is ${bytes} bytes, over the ${maxBytes}-byte limit`);
 }
 
 /** 23505 on idx_task_runs_spec_unique can only come from the dedup-off insert. */
-function translateInsertError(err: unknown, sent: readonly { spec_hash: string }[]): unknown {
+function translateInsertError(err: unknown, fallbackHash: string): unknown {
   const e = err as { code?: string; constraint?: string; detail?: string };
   if (e?.code === '23505') {
-    const hash = /\(spec_hash\)=\(([0-9a-f]+)/.exec(e.detail ?? '')?.[1] ?? sent[0]?.spec_hash ?? '';
+    const hash = /\(spec_hash\)=\(([0-9a-f]+)/.exec(e.detail ?? '')?.[1] ?? fallbackHash;
     return new DuplicateActiveTaskError(hash.trim());
   }
   return err;

@@ -1,4 +1,9 @@
-import type { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+
+// zod/mini ships no messages: without a locale every issue reads "Invalid input". English, as classic zod
+// sets it, unless the application configured a locale of its own first.
+if (!z.config().localeError) z.config(en());
 
 /**
  * Typed errors of the core. Each one names what was wrong so an HTTP route can answer 4xx and a
@@ -39,8 +44,8 @@ export class DuplicateActiveTaskError extends ReproqError {
 }
 
 /** Parses with a zod schema; the first issue becomes a ValidationError naming its path. */
-export function validate<S extends z.ZodType>(schema: S, input: unknown, label: (path: string) => string = (p) => p): z.output<S> {
-  const parsed = schema.safeParse(input);
+export function validate<S extends z.core.$ZodType>(schema: S, input: unknown, label: (path: string) => string = (p) => p): z.output<S> {
+  const parsed = z.safeParse(schema, input);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   throw new ValidationError(label(issue.path.map(String).join('.') || 'input'), issue.message);

@@ -1,9 +1,9 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { CronExpressionError, parseCron } from './cron.ts';
 import type { Db } from './db/types.ts';
 import { QueueNameSchema } from './enqueue.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, INT4_MAX, KEY_MAX_CHARS, MAX_ATTEMPTS_MAX, PRIORITY_MAX, PRIORITY_MIN, TASK_PATH_MAX_CHARS } from './limits.ts';
-import { InstantSchema, JsonArraySchema, JsonObjectSchema, storable } from './storable.ts';
+import { boundedInt, InstantSchema, JsonArraySchema, JsonObjectSchema, storable } from './storable.ts';
 import { ValidationError, validate } from './errors.ts';
 import { goPeriodicSpecBytes } from './spec/periodic.ts';
 import { UPSERT_PERIODIC_TASKS } from './sql/upsertPeriodicTasks.ts';
@@ -13,30 +13,33 @@ import { UPSERT_PERIODIC_TASKS } from './sql/upsertPeriodicTasks.ts';
  * time (src/cron.ts), so a row a beat reads is one it can schedule; `payload_json` is written as
  * Django's `{"args": [...], "kwargs": {...}}` envelope.
  */
-export const PeriodicTaskInputSchema = z
-  .object({
-    name: storable(z.string().trim().min(1, 'name must not be empty').max(200)),
-    cronExpr: z.string().superRefine((expr, ctx) => {
+export const PeriodicTaskInputSchema = z.strictObject({
+  name: storable(z.string().check(z.trim(), z.minLength(1, 'name must not be empty'), z.maxLength(200))),
+  cronExpr: z.string().check(
+    z.check((payload) => {
       try {
-        parseCron(expr);
+        parseCron(payload.value);
       } catch (err) {
         if (!(err instanceof CronExpressionError)) throw err;
-        ctx.addIssue({ code: 'custom', message: err.message.replace(/^cron_expr: /, '') });
+        payload.issues.push({ code: 'custom', input: payload.value, message: err.message.replace(/^cron_expr: /, '') });
       }
     }),
-    taskPath: storable(z.string().trim().min(1, 'task_path must not be empty').max(TASK_PATH_MAX_CHARS)),
-    args: JsonArraySchema.default([]),
-    kwargs: JsonObjectSchema.default({}),
-    queue: QueueNameSchema.default('default'),
-    priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).default(0),
-    maxAttempts: z.number().int().min(1).max(MAX_ATTEMPTS_MAX).default(3),
-    concurrencyKey: storable(z.string().min(1).max(KEY_MAX_CHARS)).nullish().transform((v) => v ?? null),
-    concurrencyLimit: z.number().int().min(0).max(INT4_MAX).default(0),
-    enabled: z.boolean().default(true),
-    /** The first run; default: the first cron time after now. A Date or ISO-8601 text with an offset. */
-    nextRunAt: InstantSchema.optional(),
-  })
-  .strict();
+  ),
+  taskPath: storable(z.string().check(z.trim(), z.minLength(1, 'task_path must not be empty'), z.maxLength(TASK_PATH_MAX_CHARS))),
+  args: z._default(JsonArraySchema, []),
+  kwargs: z._default(JsonObjectSchema, {}),
+  queue: z._default(QueueNameSchema, 'default'),
+  priority: boundedInt(PRIORITY_MIN, PRIORITY_MAX, 0),
+  maxAttempts: boundedInt(1, MAX_ATTEMPTS_MAX, 3),
+  concurrencyKey: z.pipe(
+    z.nullish(storable(z.string().check(z.minLength(1), z.maxLength(KEY_MAX_CHARS)))),
+    z.transform((v) => v ?? null),
+  ),
+  concurrencyLimit: boundedInt(0, INT4_MAX, 0),
+  enabled: z._default(z.boolean(), true),
+  /** The first run; default: the first cron time after now. A Date or ISO-8601 text with an offset. */
+  nextRunAt: z.optional(InstantSchema),
+});
 
 export type PeriodicTaskInput = z.input<typeof PeriodicTaskInputSchema>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { describeError } from './db/errors.ts';
 import type { Db } from './db/types.ts';
 import { ReproqError, validate } from './errors.ts';
@@ -11,17 +11,12 @@ import { PG_CRON_FUNCTION_SIGNATURES, PG_CRON_FUNCTIONS } from './sql/pgCronTick
  * with the same prefix, including upstream's per-task `reproq_enqueue_periodic_task` jobs, since
  * two schedulers on one database enqueue every run twice.
  */
-export const PgCronOptionsSchema = z
-  .object({
-    prefix: z
-      .string()
-      .regex(/^[A-Za-z0-9_]{1,57}$/, 'letters, digits and _ only, at most 57 characters')
-      .default('reproq_periodic'),
-    dryRun: z.boolean().default(false),
-    /** pg_cron's schedule of the tick; pg_cron 1.5+ also takes `'30 seconds'`. */
-    schedule: z.string().min(1).default('* * * * *'),
-  })
-  .strict();
+export const PgCronOptionsSchema = z.strictObject({
+  prefix: z._default(z.string().check(z.regex(/^[A-Za-z0-9_]{1,57}$/, 'letters, digits and _ only, at most 57 characters')), 'reproq_periodic'),
+  dryRun: z._default(z.boolean(), false),
+  /** pg_cron's schedule of the tick; pg_cron 1.5+ also takes `'30 seconds'`. */
+  schedule: z._default(z.string().check(z.minLength(1)), '* * * * *'),
+});
 export type PgCronOptions = z.input<typeof PgCronOptionsSchema>;
 
 export interface PgCronResult {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Db } from './db/types.ts';
 import { QueueNameSchema } from './enqueue.ts';
 import { validate } from './errors.ts';
@@ -16,7 +16,7 @@ export interface QueueControl {
   reason: string;
 }
 
-const PauseInputSchema = z.object({ queue: QueueNameSchema, reason: z.string().max(1000).default('') }).strict();
+const PauseInputSchema = z.strictObject({ queue: QueueNameSchema, reason: z._default(z.string().check(z.maxLength(1000)), '') });
 
 export async function pauseQueue(db: Db, queue: string, opts: { reason?: string } = {}): Promise<QueueControl> {
   const v = validate(PauseInputSchema, { queue, ...opts });

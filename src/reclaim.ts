@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Db } from './db/types.ts';
 import { validate } from './errors.ts';
+import { boundedInt } from './storable.ts';
 import { PRUNE_EXPIRED } from './sql/pruneExpired.ts';
 import { PRUNE_WORKERS } from './sql/pruneWorkers.ts';
 import { RECLAIM_EXPIRED_LEASES } from './sql/reclaimExpiredLeases.ts';
@@ -11,20 +12,20 @@ import { SWEEP_STRANDED_DEPENDANTS } from './sql/sweepStrandedDependants.ts';
  * rows. Each is one statement, bounded by `limit` (0 = no limit, upstream's convention) so an
  * invocation stays inside its budget; run again while `matched === limit` to go on.
  */
-const limit = (fallback: number) => z.number().int().min(0).default(fallback);
+const limit = (fallback: number) => boundedInt(0, Number.MAX_SAFE_INTEGER, fallback);
+const seconds = (fallback: number) => z._default(z.number().check(z.minimum(0)), fallback);
+const flag = z._default(z.boolean(), false);
 
-export const ReclaimOptionsSchema = z
-  .object({
-    /** Only leases that ended more than this long ago. */
-    olderThanSeconds: z.number().min(0).default(0),
-    /** `requeue`: READY while attempts remain, else FAILED (upstream's reclaim). `fail`: always FAILED. */
-    action: z.enum(['requeue', 'fail']).default('requeue'),
-    limit: limit(1000),
-    dryRun: z.boolean().default(false),
-    /** Also RUNNING rows with no lease (written by something that never set one). */
-    includeNullLease: z.boolean().default(false),
-  })
-  .strict();
+export const ReclaimOptionsSchema = z.strictObject({
+  /** Only leases that ended more than this long ago. */
+  olderThanSeconds: seconds(0),
+  /** `requeue`: READY while attempts remain, else FAILED (upstream's reclaim). `fail`: always FAILED. */
+  action: z._default(z.enum(['requeue', 'fail']), 'requeue'),
+  limit: limit(1000),
+  dryRun: flag,
+  /** Also RUNNING rows with no lease (written by something that never set one). */
+  includeNullLease: flag,
+});
 export type ReclaimOptions = z.input<typeof ReclaimOptionsSchema>;
 
 export interface ReclaimSummary {
@@ -83,9 +84,7 @@ export async function reclaim(db: Db, options: ReclaimOptions = {}): Promise<Rec
   };
 }
 
-export const PruneExpiredOptionsSchema = z
-  .object({ limit: limit(10_000), dryRun: z.boolean().default(false) })
-  .strict();
+export const PruneExpiredOptionsSchema = z.strictObject({ limit: limit(10_000), dryRun: flag });
 export type PruneExpiredOptions = z.input<typeof PruneExpiredOptionsSchema>;
 
 export interface PruneExpiredSummary {
@@ -104,14 +103,12 @@ export async function pruneExpired(db: Db, options: PruneExpiredOptions = {}): P
   return { matched: r.matched, deleted: r.deleted, dependantsEnded: r.dependants, dryRun: o.dryRun };
 }
 
-export const PruneWorkersOptionsSchema = z
-  .object({
-    /** Django's default: a worker unseen for 10 minutes is gone. */
-    olderThanSeconds: z.number().min(0).default(600),
-    limit: limit(1000),
-    dryRun: z.boolean().default(false),
-  })
-  .strict();
+export const PruneWorkersOptionsSchema = z.strictObject({
+  /** Django's default: a worker unseen for 10 minutes is gone. */
+  olderThanSeconds: seconds(600),
+  limit: limit(1000),
+  dryRun: flag,
+});
 export type PruneWorkersOptions = z.input<typeof PruneWorkersOptionsSchema>;
 
 export interface PruneWorkersSummary {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { isWellFormed, type JsonValue } from './spec/canonical.ts';
 
 /**
@@ -78,24 +78,36 @@ function jsonIssue(root: unknown): JsonIssue | null {
   return null;
 }
 
-function checkJson(value: unknown, ctx: z.RefinementCtx): void {
-  const issue = jsonIssue(value);
-  if (issue) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+/** Adds an issue the way a zod/mini check or transform reports one (relative to the value). */
+function report(payload: z.core.ParsePayload, message: string, path: (string | number)[] = []): void {
+  payload.issues.push({ code: 'custom', input: payload.value, path, message });
 }
+
+const checkJson = z.check<unknown>((payload) => {
+  const issue = jsonIssue(payload.value);
+  if (issue) report(payload, issue.message, issue.path);
+});
 
 const isPlainObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
 /** A JSON array (args); an issue carries the path inside the value. */
-export const JsonArraySchema = z.custom<JsonValue[]>(Array.isArray, 'expected an array').superRefine(checkJson);
+export const JsonArraySchema = z.custom<JsonValue[]>(Array.isArray, 'expected an array').check(checkJson);
 /** A JSON object (kwargs, metadata); its keys are checked like its strings. */
-export const JsonObjectSchema = z.custom<Record<string, JsonValue>>(isPlainObject, 'expected an object').superRefine(checkJson);
+export const JsonObjectSchema = z.custom<Record<string, JsonValue>>(isPlainObject, 'expected an object').check(checkJson);
+
+const storableText = z.check<string>((payload) => {
+  const why = textIssue(payload.value);
+  if (why) report(payload, why);
+});
+
+/** An integer in [min, max], `fallback` when absent: the int columns of task_runs and periodic_tasks. */
+export function boundedInt(min: number, max: number, fallback: number) {
+  return z._default(z.int().check(z.minimum(min), z.maximum(max)), fallback);
+}
 
 /** Text PostgreSQL stores exactly as given: no U+0000, no lone surrogate (the driver would write U+FFFD). */
-export function storable<S extends z.ZodString>(schema: S): S {
-  return schema.superRefine((s, ctx) => {
-    const why = textIssue(s);
-    if (why) ctx.addIssue({ code: 'custom', message: why });
-  });
+export function storable<S extends z.ZodMiniString>(schema: S): S {
+  return schema.check(storableText);
 }
 
 /**
@@ -138,31 +150,31 @@ export function parseInstant(value: unknown): Date | string {
   return d;
 }
 
-function toInstant(value: unknown, ctx: z.RefinementCtx): Date {
+function toInstant(value: unknown, payload: z.core.ParsePayload): Date {
   const parsed = parseInstant(value);
   if (typeof parsed === 'string') {
-    ctx.addIssue({ code: 'custom', message: parsed });
+    report(payload, parsed);
     return z.NEVER;
   }
   return parsed;
 }
 
 /** A Date or ISO-8601 text with an offset, parsed to a Date (see parseInstant). */
-export const InstantSchema = z.custom<Date | string>(() => true).transform(toInstant);
+export const InstantSchema = z.pipe(z.custom<Date | string>(), z.transform<Date | string, Date>(toInstant));
 
-/** A number of seconds from now: finite, at most MAX_OFFSET_SECONDS. */
-export const OffsetSecondsSchema = z
-  .number()
-  .finite()
-  .max(MAX_OFFSET_SECONDS, `is more than 100 years (${MAX_OFFSET_SECONDS} seconds)`);
+/** A number of seconds from now (zod numbers are finite), at most MAX_OFFSET_SECONDS. */
+export const OffsetSecondsSchema = z.number().check(z.maximum(MAX_OFFSET_SECONDS, `is more than 100 years (${MAX_OFFSET_SECONDS} seconds)`));
 
-const DelaySchema = z.object({ delaySeconds: OffsetSecondsSchema.min(0, 'must not be negative') }).strict();
+const DelaySchema = z.strictObject({ delaySeconds: OffsetSecondsSchema.check(z.minimum(0, 'must not be negative')) });
 
 /** An instant (InstantSchema), or `{delaySeconds}` from now. */
-export const RunAfterSchema = z.custom<Date | string | { delaySeconds: number }>(() => true).transform((value, ctx) => {
-  if (!isPlainObject(value)) return toInstant(value, ctx);
-  const delay = DelaySchema.safeParse(value);
-  if (delay.success) return delay.data;
-  for (const issue of delay.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
-  return z.NEVER;
-});
+export const RunAfterSchema = z.pipe(
+  z.custom<Date | string | { delaySeconds: number }>(),
+  z.transform<Date | string | { delaySeconds: number }, Date | { delaySeconds: number }>((value, payload) => {
+    if (!isPlainObject(value)) return toInstant(value, payload);
+    const delay = DelaySchema.safeParse(value);
+    if (delay.success) return delay.data;
+    for (const issue of delay.error.issues) report(payload, issue.message, issue.path as (string | number)[]);
+    return z.NEVER;
+  }),
+);

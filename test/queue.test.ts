@@ -93,6 +93,21 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       expect((await row<{ n: number }>(tdb.db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(900);
     });
 
+    it('a bulk call returns the active row of a spec already queued, and writes every column it was given', async () => {
+      const a = await enqueue(tdb.db, { taskPath: 'tasks.ok', args: ['queued'] });
+      const expiresAt = new Date('2031-01-01T00:00:00Z');
+      const fresh = { taskPath: 'tasks.ok', args: ['fresh'], backendAlias: 'other', metadata: { m: 1 }, expiresAt };
+      const res = await enqueueMany(tdb.db, [{ taskPath: 'tasks.ok', args: ['queued'] }, fresh, fresh]);
+      expect(res[0]).toEqual({ ...a, deduplicated: true });
+      expect(res[1]!.deduplicated).toBe(false);
+      expect(res[2]).toEqual({ ...res[1], deduplicated: true });
+      const t = await row<Record<string, any>>(tdb.db, 'SELECT * FROM task_runs WHERE result_id = $1', [res[1]!.resultId]);
+      expect([t.backend_alias, t.metadata_json, new Date(t.expires_at).toISOString()]).toEqual(['other', { m: 1 }, expiresAt.toISOString()]);
+      const strict = await enqueueMany(tdb.db, [{ taskPath: 'tasks.ok', args: ['new'] }, { taskPath: 'tasks.ok', args: ['queued'] }], { dedup: false }).catch((e) => e);
+      expect(strict).toBeInstanceOf(DuplicateActiveTaskError);
+      expect((await row<{ n: number }>(tdb.db, 'SELECT count(*)::int AS n FROM task_runs')).n).toBe(2);
+    });
+
     it.each([
       [{ taskPath: '' }, 'taskPath'],
       [{ taskPath: 'tasks.ok', priority: 101 }, 'priority'],

@@ -3,12 +3,12 @@
  * argument 'v' is invalid" usage error (exit 2), which names the flag.
  */
 import { InvalidArgumentError } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { describeError } from '../db/errors.ts';
 import { parseDuration } from '../duration.ts';
 import { ReproqError, ValidationError } from '../errors.ts';
 
-function zodParser<T>(schema: z.ZodType<T>): (value: string) => T {
+function zodParser<T>(schema: z.ZodMiniType<T>): (value: string) => T {
   return (value) => {
     const r = schema.safeParse(value);
     if (!r.success) throw new InvalidArgumentError(r.error.issues[0]?.message ?? 'invalid value');
@@ -17,9 +17,9 @@ function zodParser<T>(schema: z.ZodType<T>): (value: string) => T {
 }
 
 export const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  zodParser(z.coerce.number({ error: 'not a number' }).int('not an integer').min(min).max(max));
+  zodParser(z.coerce.number({ error: 'not a number' }).check(z.int('not an integer'), z.minimum(min), z.maximum(max)));
 
-export const number = (min: number) => zodParser(z.coerce.number({ error: 'not a number' }).min(min));
+export const number = (min: number) => zodParser(z.coerce.number({ error: 'not a number' }).check(z.minimum(min)));
 
 /** A task_runs.result_id. */
 export const resultId = int(1);

@@ -1,10 +1,10 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { defineTask } from '../tasks/registry.ts';
 
 /** The demo's tasks module: the same shape a user's `--tasks` file exports. */
 export const sendEmail = defineTask({
   path: 'tasks.send_email',
-  kwargs: z.object({ to: z.string().email(), subject: z.string() }),
+  kwargs: z.object({ to: z.email(), subject: z.string() }),
   handler: ({ kwargs }) => ({ delivered: true, to: kwargs.to }),
 });
 
@@ -17,7 +17,7 @@ export const flaky = defineTask({
 
 export const resize = defineTask({
   path: 'tasks.resize_image',
-  args: z.tuple([z.string(), z.number().int().positive()]),
+  args: z.tuple([z.string(), z.int().check(z.positive())]),
   handler: async ({ args: [name, width] }, ctx) => {
     await new Promise((r) => setTimeout(r, 150));
     ctx.log.info('resized', { name, width });

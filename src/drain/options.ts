@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { DEFAULT_RETRY_POLICY } from '../backoff.ts';
 import type { Config } from '../config.ts';
 import type { DbErrorKind } from '../db/errors.ts';
@@ -17,49 +17,59 @@ export function defaultHeartbeatSeconds(leaseSeconds: number): number {
 
 export const HEARTBEAT_NOT_SHORTER = 'the heartbeat must be shorter than the lease, or held tasks lose their lease between renewals';
 
-export const DrainOptionsSchema = z
-  .object({
-    queues: z.array(z.string().min(1)).min(1).default(['default']),
-    batchSize: z.number().int().min(1).max(1000).default(100),
-    concurrency: z.number().int().min(1).max(1000).default(10),
+const positive = (fallback: number) => z._default(z.number().check(z.positive()), fallback);
+const atLeast = (min: number, fallback: number) => z._default(z.number().check(z.minimum(min)), fallback);
+const int = (min: number, max: number, fallback: number) => z._default(z.int().check(z.minimum(min), z.maximum(max)), fallback);
+
+const DrainOptionsObject = z
+  .strictObject({
+    queues: z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), ['default']),
+    batchSize: int(1, 1000, 100),
+    concurrency: int(1, 1000, 10),
     /** Wall-clock budget of this invocation; the drain returns inside it. */
-    budgetMs: z.number().int().min(100).default(25_000),
-    leaseSeconds: z.number().min(1).default(300),
+    budgetMs: int(100, Number.MAX_SAFE_INTEGER, 25_000),
+    leaseSeconds: atLeast(1, 300),
     /**
      * How often the leases of every held task (running, waiting or finished but not yet recorded)
      * are renewed, and cancel_requested read. Shorter than the lease; default defaultHeartbeatSeconds.
      */
-    heartbeatSeconds: z.number().min(0.05).optional(),
+    heartbeatSeconds: z.optional(z.number().check(z.minimum(0.05))),
     /**
      * Stable name registered in reproq_workers. Each invocation leases as
      * `<name>/<invocationId>/<random>`: the invocation id is kept for tracing, and the random part
      * makes the fence unique even when a platform reuses an id (an async retry, two crons at once).
      */
-    workerName: z.string().min(1).default('reproq-edge'),
-    invocationId: z.string().min(1).optional(),
-    hostname: z.string().default('edge'),
-    agingFactor: z.number().min(0).default(60),
-    allowedTaskModules: z.array(z.string()).default([]),
+    workerName: z._default(z.string().check(z.minLength(1)), 'reproq-edge'),
+    invocationId: z.optional(z.string().check(z.minLength(1))),
+    hostname: z._default(z.string(), 'edge'),
+    agingFactor: atLeast(0, 60),
+    allowedTaskModules: z._default(z.array(z.string()), []),
     /** `skip` leaves unknown task paths for another worker; `fail` fails them terminally. */
-    unknownTasks: z.enum(['skip', 'fail']).default('skip'),
-    retry: z
-      .object({
-        baseSeconds: z.number().positive().default(DEFAULT_RETRY_POLICY.baseSeconds),
-        maxSeconds: z.number().positive().default(DEFAULT_RETRY_POLICY.maxSeconds),
-        jitter: z.boolean().default(DEFAULT_RETRY_POLICY.jitter),
-      })
-      .default(DEFAULT_RETRY_POLICY),
+    unknownTasks: z._default(z.enum(['skip', 'fail']), 'skip'),
+    retry: z._default(
+      z.object({
+        baseSeconds: positive(DEFAULT_RETRY_POLICY.baseSeconds),
+        maxSeconds: positive(DEFAULT_RETRY_POLICY.maxSeconds),
+        jitter: z._default(z.boolean(), DEFAULT_RETRY_POLICY.jitter),
+      }),
+      DEFAULT_RETRY_POLICY,
+    ),
     /** No task is started with less budget left than this (or than the average task so far). */
-    minTaskMs: z.number().min(0).default(200),
+    minTaskMs: atLeast(0, 200),
     /** Stop after claiming this many tasks. */
-    maxTasks: z.number().int().min(1).optional(),
+    maxTasks: z.optional(z.int().check(z.minimum(1))),
   })
-  .strict()
-  .refine((o) => o.heartbeatSeconds === undefined || o.heartbeatSeconds < o.leaseSeconds, {
-    path: ['heartbeatSeconds'],
-    message: HEARTBEAT_NOT_SHORTER,
-  })
-  .transform((o) => ({ ...o, heartbeatSeconds: o.heartbeatSeconds ?? defaultHeartbeatSeconds(o.leaseSeconds) }));
+  .check(
+    z.refine((o) => o.heartbeatSeconds === undefined || o.heartbeatSeconds < o.leaseSeconds, {
+      path: ['heartbeatSeconds'],
+      message: HEARTBEAT_NOT_SHORTER,
+    }),
+  );
+
+export const DrainOptionsSchema = z.pipe(
+  DrainOptionsObject,
+  z.transform((o: z.output<typeof DrainOptionsObject>) => ({ ...o, heartbeatSeconds: o.heartbeatSeconds ?? defaultHeartbeatSeconds(o.leaseSeconds) })),
+);
 
 export type DrainOptions = z.input<typeof DrainOptionsSchema>;
 

@@ -170,7 +170,7 @@ export const ROUTES = {
   pause: { ...ENDPOINTS.pause, summary: 'stop claims from a queue (running tasks finish)', status: 200, params: QueueNameParam, body: PauseBody, response: QueueControlSchema },
   resume: { ...ENDPOINTS.resume, summary: 'let claims from a queue resume', status: 200, params: QueueNameParam, response: QueueControlSchema },
   listPeriodic: { ...ENDPOINTS.listPeriodic, summary: 'periodic tasks', status: 200, response: PeriodicTasksSchema },
-  putPeriodic: { ...ENDPOINTS.putPeriodic, summary: 'create or replace a periodic task (cron checked at write time)', status: 200, params: PeriodicNameParam, body: PeriodicTaskInputSchema.omit({ name: true }), response: PeriodicTaskSchema },
+  putPeriodic: { ...ENDPOINTS.putPeriodic, summary: 'create or replace a periodic task (cron checked at write time)', status: 200, params: PeriodicNameParam, body: z.omit(PeriodicTaskInputSchema, { name: true }), response: PeriodicTaskSchema },
   deletePeriodic: { ...ENDPOINTS.deletePeriodic, summary: 'delete a periodic task', status: 200, params: PeriodicNameParam, response: z.object({ deleted: z.boolean() }) },
   enablePeriodic: { ...ENDPOINTS.enablePeriodic, summary: 'enable a periodic task', status: 200, params: PeriodicNameParam, response: PeriodicTaskSchema },
   disablePeriodic: { ...ENDPOINTS.disablePeriodic, summary: 'disable a periodic task', status: 200, params: PeriodicNameParam, response: PeriodicTaskSchema },

@@ -1,20 +1,19 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Db } from '../db/types.ts';
 import { validate } from '../errors.ts';
+import { boundedInt } from '../storable.ts';
 import { COLLECT_METRICS } from '../sql/collectMetrics.ts';
 
-export const MetricsOptionsSchema = z
-  .object({
-    /** The recent window for successes and failures. */
-    windowSeconds: z.number().positive().default(300),
-    /** Exact per-queue counts of every status: a full table scan, for small databases. */
-    exactCounts: z.boolean().default(false),
-    /** Cap on rows read for lists and scans that could grow (workers, periodic tasks, blocked tasks). */
-    maxRows: z.number().int().min(1).max(100_000).default(1000),
-    /** How late a due periodic task may be before it counts as overdue (beat interval plus slack). */
-    periodicGraceSeconds: z.number().min(0).default(120),
-  })
-  .strict();
+export const MetricsOptionsSchema = z.strictObject({
+  /** The recent window for successes and failures. */
+  windowSeconds: z._default(z.number().check(z.positive()), 300),
+  /** Exact per-queue counts of every status: a full table scan, for small databases. */
+  exactCounts: z._default(z.boolean(), false),
+  /** Cap on rows read for lists and scans that could grow (workers, periodic tasks, blocked tasks). */
+  maxRows: boundedInt(1, 100_000, 1000),
+  /** How late a due periodic task may be before it counts as overdue (beat interval plus slack). */
+  periodicGraceSeconds: z._default(z.number().check(z.minimum(0)), 120),
+});
 export type MetricsOptions = z.input<typeof MetricsOptionsSchema>;
 
 export interface QueueMetrics {

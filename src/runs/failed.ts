@@ -1,15 +1,14 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Db } from '../db/types.ts';
 import { validate } from '../errors.ts';
 import { QueueNameSchema } from '../enqueue.ts';
+import { boundedInt } from '../storable.ts';
 import { TRIAGE_LIST } from '../sql/triageList.ts';
 
-export const ListFailedInputSchema = z
-  .object({
-    queue: QueueNameSchema.optional(),
-    limit: z.number().int().min(1).max(1000).default(50),
-  })
-  .strict();
+export const ListFailedInputSchema = z.strictObject({
+  queue: z.optional(QueueNameSchema),
+  limit: boundedInt(1, 1000, 50),
+});
 export type ListFailedInput = z.input<typeof ListFailedInputSchema>;
 
 /** A row of the dead-letter list. */

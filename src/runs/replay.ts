@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Db } from '../db/types.ts';
 import { TaskNotFoundError, ValidationError, validate } from '../errors.ts';
 import { REPLAY_TASK } from '../sql/replayTask.ts';
@@ -7,8 +7,8 @@ import { ResultIdSchema } from './id.ts';
 
 /** Which task to copy: by id, or the latest row (any status) with a spec_hash. */
 export const ReplayInputSchema = z.union([
-  z.object({ id: ResultIdSchema }).strict(),
-  z.object({ specHash: z.string().regex(/^[0-9a-f]{1,64}$/, 'a spec_hash is up to 64 lower-case hex digits') }).strict(),
+  z.strictObject({ id: ResultIdSchema }),
+  z.strictObject({ specHash: z.string().check(z.regex(/^[0-9a-f]{1,64}$/, 'a spec_hash is up to 64 lower-case hex digits')) }),
 ]);
 export type ReplayInput = z.input<typeof ReplayInputSchema>;
 

@@ -44,96 +44,104 @@ export class CanonicalJsonError extends ValidationError {
 }
 
 export function canonicalJson(value: CanonicalValue): string {
-  const out: string[] = [];
-  write(value, { out, path: [], stack: new Set() });
-  return out.join('');
+  try {
+    return write(value, new Set());
+  } catch (err) {
+    if (err instanceof PathFailure) throw new CanonicalJsonError(formatPath(err.path), err.message);
+    throw err;
+  }
 }
 
-interface Ctx {
-  out: string[];
-  path: (string | number)[];
-  stack: Set<object>;
+/**
+ * A refusal on its way out: each container it passes adds its key, so the happy path tracks no
+ * path at all (enqueue hashes every spec it writes).
+ */
+class PathFailure extends Error {
+  readonly path: (string | number)[] = [];
 }
 
-function fail(ctx: { path: (string | number)[] }, message: string): never {
-  throw new CanonicalJsonError(formatPath(ctx.path), message);
+function fail(message: string): never {
+  throw new PathFailure(message);
 }
 
 function formatPath(path: readonly (string | number)[]): string {
   return path.length === 0 ? '$' : path.map(String).join('.');
 }
 
-function write(v: unknown, ctx: Ctx): void {
+function write(v: unknown, stack: Set<object>): string {
   switch (typeof v) {
     case 'string':
-      ctx.out.push(quote(v, ctx));
-      return;
+      return quote(v);
     case 'boolean':
-      ctx.out.push(v ? 'true' : 'false');
-      return;
+      return v ? 'true' : 'false';
     case 'number':
-      ctx.out.push(formatNumber(v, ctx));
-      return;
+      return formatNumber(v);
     case 'bigint':
-      ctx.out.push(v.toString());
-      return;
+      return v.toString();
     case 'object':
-      if (v === null) {
-        ctx.out.push('null');
-        return;
-      }
+      if (v === null) return 'null';
       if (v instanceof PyFloat) {
-        if (!Number.isFinite(v.value)) fail(ctx, 'NaN and Infinity are not valid in PostgreSQL jsonb');
-        ctx.out.push(pyFloatRepr(v.value));
-        return;
+        if (!Number.isFinite(v.value)) fail('NaN and Infinity are not valid in PostgreSQL jsonb');
+        return pyFloatRepr(v.value);
       }
       if (v instanceof Date) {
-        ctx.out.push(quote(djangoDatetime(v, formatPath(ctx.path)), ctx));
-        return;
+        const why = dateIssue(v);
+        return why ? fail(why) : quote(djangoDatetime(v));
       }
-      writeContainer(v, ctx);
-      return;
+      return writeContainer(v, stack);
     default:
-      fail(ctx, `a ${typeof v} is not JSON-serializable`);
+      return fail(`a ${typeof v} is not JSON-serializable`);
   }
 }
 
-function writeContainer(v: object, ctx: Ctx): void {
+function writeContainer(v: object, stack: Set<object>): string {
   const isArray = Array.isArray(v);
   if (!isArray) {
     const proto: unknown = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) {
       const name = (v as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-      fail(ctx, `a ${name} is not JSON-serializable (use plain objects, arrays, Date, bigint or PyFloat)`);
+      fail(`a ${name} is not JSON-serializable (use plain objects, arrays, Date, bigint or PyFloat)`);
     }
   }
-  if (ctx.stack.has(v)) fail(ctx, 'circular reference');
-  ctx.stack.add(v);
-  if (isArray) {
-    const arr = v as readonly unknown[];
-    ctx.out.push('[');
-    for (let i = 0; i < arr.length; i++) {
-      if (i > 0) ctx.out.push(',');
-      ctx.path.push(i);
-      write(arr[i], ctx);
-      ctx.path.pop();
+  if (stack.has(v)) fail('circular reference');
+  stack.add(v);
+  let at: string | number = '';
+  let out: string;
+  try {
+    if (isArray) {
+      const arr = v as readonly unknown[];
+      out = '[';
+      for (let i = 0; i < arr.length; i++) {
+        at = i;
+        out += (i > 0 ? ',' : '') + write(arr[i], stack);
+      }
+      out += ']';
+    } else {
+      const obj = v as Record<string, unknown>;
+      const keys = sortedKeys(obj);
+      out = '{';
+      for (let i = 0; i < keys.length; i++) {
+        const key = (at = keys[i]!);
+        out += (i > 0 ? ',' : '') + quote(key) + ':' + write(obj[key], stack);
+      }
+      out += '}';
     }
-    ctx.out.push(']');
-  } else {
-    const obj = v as Record<string, unknown>;
-    const keys = Object.keys(obj).sort(compareCodePoints);
-    ctx.out.push('{');
-    keys.forEach((key, i) => {
-      if (i > 0) ctx.out.push(',');
-      ctx.path.push(key);
-      ctx.out.push(quote(key, ctx), ':');
-      write(obj[key], ctx);
-      ctx.path.pop();
-    });
-    ctx.out.push('}');
+  } catch (err) {
+    if (err instanceof PathFailure) err.path.unshift(at);
+    throw err;
   }
-  ctx.stack.delete(v);
+  stack.delete(v);
+  return out;
 }
+
+/** Keys in Python's order; the code-point comparison is needed only when a key reaches U+D800. */
+function sortedKeys(obj: object): string[] {
+  const keys = Object.keys(obj).sort();
+  for (const key of keys) if (ABOVE_SURROGATES.test(key)) return keys.sort(compareCodePoints);
+  return keys;
+}
+
+const ABOVE_SURROGATES = /[\uD800-\uFFFF]/;
 
 // With u, a class of surrogates matches only unpaired ones: pairs are read as one code point.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
@@ -143,8 +151,8 @@ export function isWellFormed(s: string): boolean {
 }
 
 /** JSON.stringify escapes exactly like Python with ensure_ascii=False once strings are well formed. */
-function quote(s: string, ctx: { path: (string | number)[] }): string {
-  if (!isWellFormed(s)) fail(ctx, 'string contains a lone UTF-16 surrogate (not encodable as UTF-8)');
+function quote(s: string): string {
+  if (!isWellFormed(s)) fail('string contains a lone UTF-16 surrogate (not encodable as UTF-8)');
   return JSON.stringify(s);
 }
 
@@ -168,11 +176,11 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-function formatNumber(n: number, ctx: { path: (string | number)[] }): string {
-  if (!Number.isFinite(n)) fail(ctx, 'NaN and Infinity are not valid in PostgreSQL jsonb');
+function formatNumber(n: number): string {
+  if (!Number.isFinite(n)) fail('NaN and Infinity are not valid in PostgreSQL jsonb');
   if (Number.isInteger(n)) {
     if (!Number.isSafeInteger(n)) {
-      fail(ctx, `integer ${n} is beyond 2^53 and may be rounded: pass a bigint (Python int) or PyFloat (Python float)`);
+      fail(`integer ${n} is beyond 2^53 and may be rounded: pass a bigint (Python int) or PyFloat (Python float)`);
     }
     return String(n); // -0 prints 0: an integral JS number is a Python int
   }
@@ -214,11 +222,18 @@ export function pyFloatRepr(x: number): string {
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
+/** Why a Date has no Python datetime (invalid, or a year outside 1–9999), or null. */
+function dateIssue(d: Date): string | null {
+  if (Number.isNaN(d.getTime())) return 'invalid Date';
+  const year = d.getUTCFullYear();
+  return year < 1 || year > 9999 ? `year ${year} is outside 1..9999` : null;
+}
+
 /** `YYYY-MM-DDTHH:MM:SS` in UTC; Python datetimes exist only for years 1–9999. */
 export function utcDateTimeBase(d: Date, field = '$'): string {
-  if (Number.isNaN(d.getTime())) throw new CanonicalJsonError(field, 'invalid Date');
+  const why = dateIssue(d);
+  if (why) throw new CanonicalJsonError(field, why);
   const year = d.getUTCFullYear();
-  if (year < 1 || year > 9999) throw new CanonicalJsonError(field, `year ${year} is outside 1..9999`);
   return (
     `${pad(year, 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` +
     `T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`

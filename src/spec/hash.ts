@@ -11,7 +11,11 @@ export async function sha256Hex(data: string | Uint8Array): Promise<string> {
     // TextEncoder would hash U+FFFD in its place, a hash no upstream producer can compute.
     throw new CanonicalJsonError('$', 'text contains a lone UTF-16 surrogate');
   }
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data);
+  return sha256HexOfBytes(typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data));
+}
+
+/** The synchronous core of sha256Hex, for callers that already hold the UTF-8 bytes. */
+export function sha256HexOfBytes(bytes: Uint8Array): string {
   return bytesToHex(sha256(bytes));
 }
 

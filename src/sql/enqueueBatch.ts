@@ -1,68 +1,71 @@
+import type { Db } from '../db/types.ts';
+
 /**
- * Bulk enqueue in one statement. `$1` is a JSON array of rows (one per input, `idx` = its
- * position). With dedup on (`$2`), an active READY/RUNNING row with the same spec_hash is
- * returned instead of a new insert, and repeats inside the batch share the first one's row.
- * A row that a concurrent enqueue inserted after our snapshot comes back with a NULL result_id
- * (ON CONFLICT DO NOTHING); the caller re-runs the statement for those, and the second snapshot
- * sees the winner. With dedup off the insert has no ON CONFLICT clause, so an active duplicate
- * raises 23505 and nothing of the batch is written, as upstream's plain INSERT does.
- * spec_hash is typed char(64) so comparisons use idx_task_runs_spec_unique.
+ * Enqueue in one statement, for one row or a thousand. `$1` is a JSON array with one object per
+ * distinct spec: `h` its spec_hash, `s` its spec_json, and only when they differ from the
+ * defaults `e` expires_at, `m` metadata_json and `b` backend_alias. Every other column is read
+ * from the spec itself, so a column can never disagree with the spec Django and Go read, and the
+ * document stays small (parsing it is a third of the statement's cost). The answer has one row
+ * per input object: `n` its 1-based position.
+ *
+ * With dedup (ENQUEUE_DEDUP), ON CONFLICT on idx_task_runs_spec_unique skips a spec that already
+ * has an active READY/RUNNING row, and only those rows look the active row up (COALESCE runs the
+ * lookup only when nothing was inserted). A row that a concurrent enqueue inserted after this
+ * statement's snapshot is skipped but not visible, so it comes back with a NULL result_id; the
+ * caller sends those again, and the next snapshot sees the winner. ENQUEUE_STRICT has no ON
+ * CONFLICT clause: an active duplicate raises 23505 and nothing of the batch is written, as
+ * upstream's plain INSERT does. spec_hash is typed char(64) so comparisons use the index.
  */
-export const ENQUEUE_BATCH = `
+function enqueueSql(onConflict: string): string {
+  return `
 WITH input AS (
   SELECT *
-  FROM jsonb_to_recordset($1::jsonb) AS i(
-    idx int, spec_hash char(64), spec_json jsonb, task_path text, queue_name text, priority int,
-    run_after timestamptz, max_attempts int, timeout_seconds int, lock_key text, concurrency_key text,
-    concurrency_limit int, expires_at timestamptz, metadata_json jsonb, backend_alias text)
+  FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (h char(64), s jsonb, e timestamptz, m jsonb, b text))
+    WITH ORDINALITY AS i(h, s, e, m, b, n)
 ),
-first_of_hash AS (
-  SELECT DISTINCT ON (spec_hash) * FROM input ORDER BY spec_hash, idx
-),
-existing AS (
-  SELECT DISTINCT ON (t.spec_hash) t.spec_hash, t.result_id
-  FROM task_runs t
-  WHERE $2::boolean
-    AND t.spec_hash IN (SELECT spec_hash FROM first_of_hash)
-    AND t.status IN ('READY', 'RUNNING')
-  ORDER BY t.spec_hash, t.result_id
-),
-to_insert AS (
-  SELECT f.* FROM first_of_hash f
-  WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.spec_hash = f.spec_hash)
-  ORDER BY f.idx
-),
-inserted_dedup AS (${insertFromToInsert('$2::boolean', "ON CONFLICT (spec_hash) WHERE status IN ('READY', 'RUNNING') DO NOTHING")}),
-inserted_strict AS (${insertFromToInsert('NOT $2::boolean', '')}),
 inserted AS (
-  SELECT * FROM inserted_dedup UNION ALL SELECT * FROM inserted_strict
-)
-SELECT i.idx,
-       COALESCE(n.result_id, e.result_id) AS result_id,
-       (n.result_id IS NULL OR f.idx <> i.idx) AS deduplicated
-FROM input i
-JOIN first_of_hash f ON f.spec_hash = i.spec_hash
-LEFT JOIN inserted n ON n.spec_hash = i.spec_hash
-LEFT JOIN existing e ON e.spec_hash = i.spec_hash
-ORDER BY i.idx
-`;
-
-/** The two inserts differ only in when they run and how they meet an active duplicate. */
-function insertFromToInsert(when: string, onConflict: string): string {
-  return `
   INSERT INTO task_runs (
     backend_alias, queue_name, priority, run_after, spec_json, spec_hash, task_path, status,
     max_attempts, timeout_seconds, lock_key, concurrency_key, concurrency_limit, expires_at,
     metadata_json, errors_json, worker_ids, attempts, wait_count, cancel_requested,
     enqueued_at, created_at, updated_at)
-  SELECT backend_alias, queue_name, priority, run_after, spec_json, spec_hash, task_path, 'READY',
-    max_attempts, timeout_seconds, lock_key, concurrency_key, concurrency_limit, expires_at,
-    metadata_json, '[]'::jsonb, '[]'::jsonb, 0, 0, FALSE,
+  SELECT COALESCE(b, 'default'), s->>'queue_name', (s->>'priority')::int, (s->>'run_after')::timestamptz,
+    s, h, s->>'task_path', 'READY',
+    (s->'exec'->>'max_attempts')::int, (s->'exec'->>'timeout_seconds')::int, s->>'lock_key',
+    s->>'concurrency_key', (s->>'concurrency_limit')::int, e,
+    COALESCE(m, '{}'::jsonb), '[]'::jsonb, '[]'::jsonb, 0, 0, FALSE,
     NOW(), NOW(), NOW()
-  FROM to_insert
-  WHERE ${when}
-  ORDER BY idx
+  FROM input
+  ORDER BY n
   ${onConflict}
   RETURNING result_id, spec_hash
+)
+SELECT i.n::int AS n,
+       COALESCE(r.result_id, (
+         SELECT t.result_id FROM task_runs t
+         WHERE t.spec_hash = i.h AND t.status IN ('READY', 'RUNNING')
+         ORDER BY t.result_id LIMIT 1
+       )) AS result_id,
+       r.result_id IS NULL AS deduplicated
+FROM input i
+LEFT JOIN inserted r ON r.spec_hash = i.h
 `;
+}
+
+const ENQUEUE_DEDUP = enqueueSql("ON CONFLICT (spec_hash) WHERE status IN ('READY', 'RUNNING') DO NOTHING");
+const ENQUEUE_STRICT = enqueueSql('');
+
+export interface EnqueuedRow {
+  /** 1-based position in the document. */
+  n: number;
+  result_id: number | null;
+  deduplicated: boolean;
+}
+
+/** Runs the statement over `doc` (see above); named, so a session prepares it once. */
+export async function enqueueBatch(db: Db, doc: string, dedup: boolean): Promise<EnqueuedRow[]> {
+  const res = dedup
+    ? await db.query<EnqueuedRow>(ENQUEUE_DEDUP, [doc], { name: 'reproq_enqueue' })
+    : await db.query<EnqueuedRow>(ENQUEUE_STRICT, [doc], { name: 'reproq_enqueue_strict' });
+  return res.rows;
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { defineTask } from './registry.ts';
 
 /**
@@ -7,7 +7,7 @@ import { defineTask } from './registry.ts';
  */
 export const debugNoopTask = defineTask({
   path: 'reproq_django.tasks.debug_noop_task',
-  kwargs: z.looseObject({ sleep_seconds: z.number().min(0).max(3600).default(0) }),
+  kwargs: z.looseObject({ sleep_seconds: z._default(z.number().check(z.minimum(0), z.maximum(3600)), 0) }),
   handler: async ({ kwargs }, ctx) => {
     if (kwargs.sleep_seconds > 0) {
       await new Promise<void>((resolve) => {

@@ -1,3 +1,4 @@
+import { safeParse } from 'zod/mini';
 import type { AnyTask } from './registry.ts';
 
 export type TaskInputCheck =
@@ -10,9 +11,9 @@ export type TaskInputCheck =
  * enqueue when the task is registered in the enqueuing process, so a bad argument is refused at the door.
  */
 export function checkTaskInput(def: AnyTask, args: unknown, kwargs: unknown): TaskInputCheck {
-  const a = def.args ? def.args.safeParse(args) : { success: true as const, data: args };
+  const a = def.args ? safeParse(def.args, args) : { success: true as const, data: args };
   if (!a.success) return failure('args', a.error.issues[0]);
-  const k = def.kwargs ? def.kwargs.safeParse(kwargs) : { success: true as const, data: kwargs };
+  const k = def.kwargs ? safeParse(def.kwargs, kwargs) : { success: true as const, data: kwargs };
   if (!k.success) return failure('kwargs', k.error.issues[0]);
   return { ok: true, args: a.data, kwargs: k.data };
 }

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { ReproqError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { JsonValue } from '../spec/canonical.ts';
@@ -27,9 +27,12 @@ export interface TaskInput<A, K> {
 export interface TaskDefinition<A = JsonValue[], K = Record<string, JsonValue>> {
   /** Dotted path stored in `task_runs.task_path`, shared with Django/Go (e.g. `myapp.tasks.send_email`). */
   path: string;
-  /** Validates `spec_json.args` before the handler runs; a mismatch is a terminal `invalid_spec`. */
-  args?: z.ZodType<A>;
-  kwargs?: z.ZodType<K>;
+  /**
+   * Validates `spec_json.args` before the handler runs; a mismatch is a terminal `invalid_spec`. Any zod 4
+   * schema: zod/mini keeps a Worker bundle small, classic zod works too.
+   */
+  args?: z.core.$ZodType<A>;
+  kwargs?: z.core.$ZodType<K>;
   /**
    * How spec numbers reach the handler. `strict` (default): plain JS numbers; a row holding a number a
    * double cannot keep exactly (an integer beyond 2^53, say, written by Django) fails with `invalid_spec`

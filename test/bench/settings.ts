@@ -14,8 +14,12 @@ export interface Settings {
   bigN: number | null;
   latencyTasks: number;
   delaysMs: number[];
-  /** Calls per enqueue size; single inserts get more calls since each is one row. */
+  /** Rows per enqueue size and round (see callsFor in enqueueBench.ts). */
   enqueueRows: number;
+  /** Other READY rows in the shared-database claim scenarios. */
+  claimOtherRows: number;
+  /** Module-evaluation runs per Worker script. */
+  evalRuns: number;
   beatTasks: number;
   historyRows: number[];
   outDir: string;
@@ -30,7 +34,9 @@ const MODES: Record<Mode, Omit<Settings, 'mode' | 'outDir'>> = {
     bigN: 200_000,
     latencyTasks: 1000,
     delaysMs: [0, 5, 20],
-    enqueueRows: 5000,
+    enqueueRows: 20_000,
+    claimOtherRows: 200_000,
+    evalRuns: 9,
     beatTasks: 10_000,
     historyRows: [10_000, 100_000, 1_000_000],
   },
@@ -42,7 +48,9 @@ const MODES: Record<Mode, Omit<Settings, 'mode' | 'outDir'>> = {
     bigN: null,
     latencyTasks: 1000,
     delaysMs: [0, 5, 20],
-    enqueueRows: 2000,
+    enqueueRows: 5000,
+    claimOtherRows: 200_000,
+    evalRuns: 5,
     beatTasks: 10_000,
     historyRows: [10_000, 100_000],
   },
@@ -55,6 +63,8 @@ const MODES: Record<Mode, Omit<Settings, 'mode' | 'outDir'>> = {
     latencyTasks: 100,
     delaysMs: [0, 5],
     enqueueRows: 200,
+    claimOtherRows: 2000,
+    evalRuns: 1,
     beatTasks: 100,
     historyRows: [1000],
   },
@@ -62,7 +72,7 @@ const MODES: Record<Mode, Omit<Settings, 'mode' | 'outDir'>> = {
 
 export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--n N] [--rounds R] [--out DIR]
   (default) full run: N=20,000, 3 rounds, batch 1/10/100/500, 200k queue, 1M-row history
-  --quick   under 2 minutes on 2 cores: N=5,000, 2 rounds, batch 100
+  --quick   a few minutes on 2 cores: N=5,000, 2 rounds, batch 100
   --smoke   seconds: proves the harness works (tiny N)`;
 
 export function parseSettings(argv: string[]): Settings {

@@ -11,12 +11,16 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 // The harness is a script, so run it as users do (a subprocess), in its smallest mode.
 test('npm run bench -- --smoke prints the summary line last and writes the versioned JSON', async () => {
   const { stdout } = await promisify(execFile)('npx', ['tsx', 'test/bench/main.ts', '--smoke', '--out', out], {
-    timeout: 75_000,
+    timeout: 150_000,
     maxBuffer: 8 * 1024 * 1024,
   });
   const last = stdout.trimEnd().split('\n').at(-1)!;
   expect(last).toMatch(
-    /^summary: ours_jobs_per_s=\d+ graphile_jobs_per_s=\d+ pgboss_jobs_per_s=\d+ floor_jobs_per_s=\d+ ours_round_trips_per_task=[\d.]+$/,
+    new RegExp(
+      '^summary: ours_jobs_per_s=\\d+ graphile_jobs_per_s=\\d+ pgboss_jobs_per_s=\\d+ floor_jobs_per_s=\\d+ ours_round_trips_per_task=[\\d.]+' +
+        ' graphile_enqueue_single_rows_per_s=\\d+ ours_enqueue_single_rows_per_s=\\d+ graphile_enqueue_bulk_rows_per_s=\\d+ ours_enqueue_bulk_rows_per_s=\\d+' +
+        ' bundle_gzip_kib=[\\d.]+ worker_eval_ms=[\\d.]+ bare_hono_eval_ms=[\\d.]+ foreign_claim_ratio=[\\d.]+ future_claim_ratio=[\\d.]+$',
+    ),
   );
   expect(stdout).toContain('### Drain throughput');
 
@@ -33,4 +37,9 @@ test('npm run bench -- --smoke prints the summary line last and writes the versi
   expect([...systems].sort()).toEqual(['floor', 'graphile-worker', 'ours', 'pg-boss']);
   expect(results.latency.length).toBeGreaterThan(0);
   expect(results.scaling[0].claimScan).not.toBe('?');
-}, 90_000);
+  expect(results.machine.loadAverage.start).toHaveLength(3);
+  for (const key of ['ours_enqueue_single_rows_per_s', 'ours_enqueue_bulk_rows_per_s', 'graphile_enqueue_bulk_rows_per_s', 'foreign_claim_ratio']) {
+    expect(results.summary[key]).toBeGreaterThan(0);
+  }
+  expect(results.foreignClaim.map((c: { scenario: string }) => c.scenario)).toEqual(['empty', 'foreign_paths', 'future_run_after']);
+}, 170_000);
