@@ -1,12 +1,12 @@
-import { Cron } from 'croner';
+import { CronExpressionParser } from 'cron-parser';
 import { ValidationError } from './errors.ts';
 
 /**
- * Upstream's cron dialect (robfig/cron v3 with Minute|Hour|Dom|Month|Dow), checked and normalized
- * here, then evaluated by croner (no dependencies, time zones through Intl: a Worker bundle does
- * not carry a date library for it). A cron library alone is too lenient for a row a Go beat also
- * reads: it takes 6 or 7 fields, `@daily`, `L`/`W`/`#`, dow 7. Rejecting those at write time keeps
- * every stored expression one that both beats evaluate the same way:
+ * Upstream's cron dialect (robfig/cron v3 with Minute|Hour|Dom|Month|Dow), checked here and then
+ * evaluated by cron-parser. cron-parser alone is too lenient for a row a Go beat also reads: it
+ * takes 4 or 6 fields, an empty string, `@daily`, `L`/`W`/`#`, dow 7, and an unknown time zone
+ * (which it only reports at `.next()`). Rejecting those at write time keeps every stored
+ * expression one that both beats evaluate the same way:
  * - exactly 5 fields `minute hour dom month dow`, after an optional `TZ=Zone ` / `CRON_TZ=Zone `;
  * - `*`, `?` (= `*`), lists, ranges, steps; `N/step` runs from N to the field's maximum;
  * - month names jan–dec and day names sun–sat, any case; dow 0–6 (7 is rejected, as in Go);
@@ -40,7 +40,7 @@ export interface CronSchedule {
   readonly expression: string;
   /** IANA zone the fields are read in (`UTC` without a prefix). */
   readonly timezone: string;
-  /** The five fields as explicit value lists (or `*`), as handed to croner. */
+  /** The five fields as explicit value lists (or `*`), as handed to cron-parser. */
   readonly fields: string;
   /** The first run strictly after `after`. */
   next(after: Date): Date;
@@ -78,38 +78,56 @@ function buildSchedule(expression: string, field: string): CronSchedule {
   if (parts.length !== 5) {
     throw new CronExpressionError(`expected 5 fields (minute hour day-of-month month day-of-week), got ${parts.length}`, field);
   }
-  const normalized = parts.map((p, i) => normalizeField(p, FIELDS[i]!, field));
-  checkDaysExist(normalized, field);
-  const fields = normalized.join(' ');
-  const crons = schedulesOf(normalized, timezone);
+  const fields = parts.map((p, i) => normalizeField(p, FIELDS[i]!, field)).join(' ');
   const schedule: CronSchedule = {
     expression,
     timezone,
     fields,
     next(after) {
-      const runs = crons.map((c) => c.nextRun(after)).filter((d): d is Date => d !== null);
-      if (runs.length === 0) throw new CronExpressionError(`${JSON.stringify(expression)} never fires`, field);
-      return new Date(Math.min(...runs.map((d) => d.getTime())));
+      const d = nextRun(fields, timezone, after, field);
+      if (!d) throw new CronExpressionError(`${JSON.stringify(expression)} never fires`, field);
+      return d;
     },
     runsBetween(after, upTo, max) {
       // Runs fall on whole minutes, so walking back from (minute of upTo) + 1 s starts at the last one <= upTo.
       const probe = new Date(Math.floor(upTo.getTime() / 60_000) * 60_000 + 1000);
-      const times = new Set(crons.flatMap((c) => c.previousRuns(max, probe)).map((d) => d.getTime()));
-      return [...times]
-        .filter((t) => t > after.getTime())
-        .sort((a, b) => b - a)
-        .slice(0, max)
-        .map((t) => new Date(t));
+      const it = CronExpressionParser.parse(fields, { currentDate: probe, tz: timezone });
+      const runs: Date[] = [];
+      while (runs.length < max) {
+        const run = previous(it);
+        if (!run || run <= after) break;
+        runs.push(run);
+      }
+      return runs;
     },
   };
   schedule.next(new Date()); // an expression that can never fire (`0 0 31 2 *`) is refused now
   return schedule;
 }
 
+function nextRun(fields: string, tz: string, from: Date, field: string): Date | null {
+  try {
+    return CronExpressionParser.parse(fields, { currentDate: from, tz }).next().toDate();
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (/out of the time span|loop limit/i.test(msg)) return null;
+    throw new CronExpressionError(msg, field);
+  }
+}
+
+/** cron-parser throws once the search span is exhausted. */
+function previous(it: { prev(): { toDate(): Date } }): Date | null {
+  try {
+    return it.prev().toDate();
+  } catch {
+    return null;
+  }
+}
+
 /**
- * One field as croner should read it: `*` stays `*` (the day rule depends on it), anything else
- * becomes its explicit sorted list of values, so robfig's forms that cron libraries read otherwise
- * or refuse (`N/step` to the maximum, lists with repeats such as `1,jan`) mean the same to both.
+ * One field as cron-parser should read it: `*` stays `*` (the day rule depends on it), anything
+ * else becomes its explicit sorted list of values, so lists with repeats (`1,jan`), which robfig
+ * accepts and cron-parser refuses, mean the same to both.
  */
 function normalizeField(text: string, spec: FieldSpec, field: string): string {
   const bad = (why: string) => new CronExpressionError(`${spec.name} ${JSON.stringify(text)}: ${why}`, field);
@@ -138,31 +156,6 @@ function normalizeField(text: string, spec: FieldSpec, field: string): string {
     for (let v = lo; v <= hi; v += by) values.add(v);
   }
   return star ? '*' : [...values].sort((a, b) => a - b).join(',');
-}
-
-/**
- * The croner schedules whose union is the expression. With both day fields restricted either may
- * match (robfig's rule), which is the union of one schedule per day field; croner 11 evaluates
- * that OR itself but misses a day-of-month match just after a month change (`35 * 1 * 1` after
- * Feb 27 gives Mar 2, not Mar 1), so each schedule here restricts one day field only. No callback
- * is given, so croner schedules nothing: only its run-time arithmetic is used.
- */
-function schedulesOf([minute, hour, dom, month, dow]: string[], timezone: string): Cron[] {
-  const cron = (d: string, w: string) => new Cron(`${minute} ${hour} ${d} ${month} ${w}`, { timezone, mode: '5-part' });
-  return dom !== '*' && dow !== '*' ? [cron(dom!, '*'), cron('*', dow!)] : [cron(dom!, dow!)];
-}
-
-/** Longest month lengths, February with the leap day. */
-const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** A day of month no listed month has (`0 0 31 2 *`) can never fire unless the day of week lets it. */
-function checkDaysExist([, , dom, month, dow]: string[], field: string): void {
-  if (dom === '*' || month === '*' || dow !== '*') return;
-  const days = dom!.split(',').map(Number);
-  const months = month!.split(',').map(Number);
-  if (!months.some((m) => days.some((d) => d <= MONTH_DAYS[m - 1]!))) {
-    throw new CronExpressionError(`day of month ${dom} never occurs in month ${month}`, field);
-  }
 }
 
 function value(v: string, spec: FieldSpec, bad: (why: string) => Error): number {

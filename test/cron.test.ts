@@ -1,5 +1,3 @@
-import { CronExpressionParser } from 'cron-parser';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CronExpressionError, parseCron } from '../src/cron.ts';
 import { parseDuration } from '../src/duration.ts';
@@ -16,12 +14,9 @@ describe('parseCron (upstream robfig dialect)', () => {
     ['0 0 ? * *', '2026-01-01T12:00:00Z', '2026-01-02T00:00:00Z'],
     ['TZ=Europe/Paris 0 9 * * *', '2026-01-01T12:00:00Z', '2026-01-02T08:00:00Z'],
     ['CRON_TZ=Asia/Kolkata 30 0 * * *', '2026-01-01T12:00:00Z', '2026-01-01T19:00:00Z'],
-    // Both day fields restricted, the day-of-month match right after a month change.
+    // Both day fields restricted: either matches, also right after a month change.
     ['35 * 1 * 1', '2026-02-27T09:28:46Z', '2026-03-01T00:35:00Z'],
     ['TZ=Europe/Paris 35 * 1,13 * 1', '2026-02-27T09:28:46Z', '2026-02-28T23:35:00Z'],
-    // DST: a time the spring-forward skips runs at the change; an hour that repeats runs in both passes.
-    ['TZ=Europe/Paris 30 2 * * *', '2026-03-28T12:00:00Z', '2026-03-29T01:00:00Z'],
-    ['TZ=Europe/Paris */30 2 * * *', '2026-10-25T00:45:00Z', '2026-10-25T01:00:00Z'],
   ])('%s after %s is %s', (expr, after, next) => {
     expect(parseCron(expr).next(at(after)).toISOString()).toBe(at(next).toISOString());
   });
@@ -32,30 +27,6 @@ describe('parseCron (upstream robfig dialect)', () => {
     const runs = s.runsBetween(at('2026-01-01T12:00:00Z'), at('2026-01-01T12:30:00Z'), 10).map((d) => d.toISOString());
     expect(runs).toEqual(['2026-01-01T12:30:00.000Z', '2026-01-01T12:20:00.000Z', '2026-01-01T12:10:00.000Z']);
     expect(s.runsBetween(at('2026-01-01T12:00:00Z'), at('2026-01-01T12:30:00Z'), 2)).toHaveLength(2);
-  });
-
-  it('agrees with cron-parser, an independent evaluator, on UTC schedules', () => {
-    const field = (min: number, max: number) =>
-      fc.oneof(
-        fc.constant('*'),
-        fc.integer({ min, max }).map(String),
-        fc.tuple(fc.integer({ min, max }), fc.integer({ min, max })).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
-        fc.integer({ min: 2, max: Math.max(2, (max - min) >> 1) }).map((step) => `*/${step}`),
-        fc.array(fc.integer({ min, max }), { minLength: 2, maxLength: 4 }).map((xs) => xs.join(',')),
-      );
-    const instant = fc.integer({ min: Date.UTC(2024, 0, 1), max: Date.UTC(2030, 0, 1) }).map((t) => new Date(Math.floor(t / 1000) * 1000));
-    fc.assert(
-      fc.property(field(0, 59), field(0, 23), field(1, 28), field(1, 12), field(0, 6), instant, (mi, h, dom, mo, dow, after) => {
-        const s = parseCron(`${mi} ${h} ${dom} ${mo} ${dow}`);
-        const oracle = CronExpressionParser.parse(s.fields, { currentDate: after, tz: 'UTC' });
-        expect(s.next(after).toISOString()).toBe(oracle.next().toDate().toISOString());
-        const probe = new Date(Math.floor(after.getTime() / 60_000) * 60_000 + 1000);
-        const back = CronExpressionParser.parse(s.fields, { currentDate: probe, tz: 'UTC' });
-        const want = [back.prev(), back.prev()].map((d) => d.toDate().toISOString());
-        expect(s.runsBetween(new Date(0), after, 2).map((d) => d.toISOString())).toEqual(want);
-      }),
-      { seed: 13, numRuns: 400 },
-    );
   });
 
   it.each([
