@@ -1,6 +1,7 @@
 import type { Db } from '../db/types.ts';
 import { collectMetrics, type MetricsSnapshot } from '../metrics/collect.ts';
 import { listPeriodicTasks, type PeriodicTask } from '../periodic.ts';
+import type { TaskView } from '../runs/get.ts';
 import { TASK_DETAIL } from '../sql/taskDetail.ts';
 import { TASK_WORKFLOW } from '../sql/taskWorkflow.ts';
 import { THROUGHPUT_BY_MINUTE } from '../sql/throughputByMinute.ts';
@@ -93,36 +94,22 @@ export async function triagePage(db: Db, f: TriageFilter): Promise<{ rows: Triag
   return { rows, more: res.rows.length > PAGE_SIZE };
 }
 
-export interface TaskDetail {
+/**
+ * One task as the dashboard's page reads it: the columns `getTask` returns, with ids as text (the
+ * page shows them, never computes with them) and the JSON columns as text cut to a page's worth, so
+ * big numbers and huge payloads reach the page exactly and bounded.
+ */
+export type TaskDetail = Pick<
+  TaskView,
+  | 'task_path' | 'queue_name' | 'status' | 'priority' | 'attempts' | 'max_attempts' | 'timeout_seconds'
+  | 'enqueued_at' | 'run_after' | 'started_at' | 'last_attempted_at' | 'finished_at' | 'failed_at' | 'expires_at'
+  | 'leased_by' | 'leased_until' | 'cancel_requested' | 'lock_key' | 'concurrency_key' | 'concurrency_limit'
+  | 'spec_hash' | 'logs_uri' | 'last_error' | 'workflow_id' | 'wait_count'
+> & {
   result_id: string;
-  backend_alias: string;
-  queue_name: string;
-  task_path: string | null;
-  status: string;
-  priority: number;
-  attempts: number;
-  max_attempts: number;
-  timeout_seconds: number;
-  enqueued_at: Date;
-  run_after: Date | null;
-  started_at: Date | null;
-  last_attempted_at: Date | null;
-  finished_at: Date | null;
-  failed_at: Date | null;
-  expires_at: Date | null;
-  leased_by: string | null;
-  leased_until: Date | null;
-  cancel_requested: boolean;
-  lock_key: string | null;
-  concurrency_key: string | null;
-  concurrency_limit: number;
-  spec_hash: string;
-  logs_uri: string | null;
-  artifacts_uri: string | null;
-  last_error: string | null;
-  workflow_id: string | null;
   parent_id: string | null;
-  wait_count: number;
+  backend_alias: string;
+  artifacts_uri: string | null;
   worker_ids: unknown;
   spec: string;
   spec_cut: boolean;
@@ -133,7 +120,7 @@ export interface TaskDetail {
   error_count: number | null;
   errors: unknown[] | null;
   errors_text: string | null;
-}
+};
 
 export interface WorkflowTask {
   result_id: string;
