@@ -40,4 +40,11 @@ describe('reproq systemd', () => {
     expect(verify.stderr).not.toMatch(/reproq-(worker|beat|schedule)\.(service|timer):\d+:/);
     expect(verify.code, verify.stderr).toBe(0);
   });
+
+  it('creates the output directory when it does not exist yet', async () => {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'reproq-systemd-')), 'units', 'new');
+    // Executed as a shell runs it, so Node leaves --env-file (a file this machine does not have) to the command.
+    await run(BIN, ['systemd', '--env-file', '/etc/reproq-worker.env', '--output-dir', dir]);
+    expect(readFileSync(path.join(dir, 'reproq-worker.service'), 'utf8')).toContain('EnvironmentFile=/etc/reproq-worker.env\n');
+  });
 });

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -60,6 +60,7 @@ export function registerSystemd(program: Command): void {
     .option('--json', 'print the written files as JSON')
     .action((flags: SystemdFlags) => {
       const files = renderUnits(flags);
+      mkdirSync(flags.outputDir, { recursive: true });
       const written = Object.entries(files).map(([name, text]) => {
         const file = path.join(flags.outputDir, name);
         writeFileSync(file, text);
