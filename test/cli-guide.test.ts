@@ -5,9 +5,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, project, reproq } from './support/cli.ts';
-import { admin, createTestDatabase, type TestDatabase } from './support/db.ts';
+import { NO_PG_CRON, admin, createTestDatabase, pgCronAvailable, type TestDatabase } from './support/db.ts';
 import { databaseUrl } from './support/urls.ts';
 import { TOKEN, bearer } from './support/http.ts';
+import { needs } from './support/needs.ts';
 import { waitFor } from './support/queue.ts';
 
 const sh = promisify(execFile);
@@ -45,7 +46,8 @@ describe('the deployment guide, to the letter', () => {
     expect(readFileSync(path.join(dir, 'reproq-worker.service'), 'utf8')).toContain('\nEnvironmentFile=/etc/reproq-worker.env\n');
   });
 
-  it('`reproq pg-cron --dry-run | head -5` prints five lines and no EPIPE trace', async () => {
+  it('`reproq pg-cron --dry-run | head -5` prints five lines and no EPIPE trace', async (ctx) => {
+    needs(ctx, await pgCronAvailable(), NO_PG_CRON);
     const r = await sh('bash', ['-c', `"${BIN}" pg-cron --dry-run --dsn "${tdb.url}" | head -5; echo "exit=\${PIPESTATUS[0]}" >&2`]);
     expect(r.stdout.split('\n')).toHaveLength(6);
     expect(r.stderr).toBe('exit=0\n');

@@ -8,7 +8,7 @@ import { installPgCron, PgCronUnavailableError, removePgCron } from '../src/pgcr
 import type { JsonValue } from '../src/spec/canonical.ts';
 import { goJsonb, goPeriodicSpecHash, RawJson } from '../src/spec/periodic.ts';
 import { PG_CRON_FUNCTIONS } from '../src/sql/pgCronTick.ts';
-import { openDb, useTestDb } from './support/db.ts';
+import { NO_PG_CRON, openDb, pgCronAvailable, useTestDb } from './support/db.ts';
 import { cli } from './support/cli.ts';
 import { allowNulls, BAD_PERIODIC_ROWS, insertPeriodicRows, storedNextRunAt } from './support/periodic.ts';
 import { needs } from './support/needs.ts';
@@ -159,15 +159,13 @@ describe('pg_cron tick functions (plain Postgres, no pg_cron needed)', () => {
   });
 });
 
-const NO_PG_CRON = 'the server has no pg_cron extension (Debian: apt-get install postgresql-15-cron; .ci/run does)';
-
 describe('pg-cron install, remove and availability', () => {
   const t = useTestDb('pg', 'task_runs');
   let db: Db;
   let url: string;
   let available = false;
   beforeAll(async () => {
-    available = (await t.db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron'`)).rowCount > 0;
+    available = await pgCronAvailable();
   });
   beforeEach(() => {
     ({ db, url } = t);

@@ -53,15 +53,27 @@ export async function openDb(driver: TestDriver, url: string, max = 10): Promise
   }
 }
 
-/** Runs one statement on the admin database (CREATE/DROP DATABASE). */
-export async function admin(sql: string): Promise<void> {
+async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
   await client.connect();
   try {
-    await client.query(sql);
+    return await fn(client);
   } finally {
     await client.end();
   }
+}
+
+/** Runs one statement on the admin database (CREATE/DROP DATABASE). */
+export async function admin(sql: string): Promise<void> {
+  await withAdmin((client) => client.query(sql));
+}
+
+export const NO_PG_CRON = 'the server has no pg_cron extension (Debian: apt-get install postgresql-15-cron; .ci/run does)';
+
+/** Whether the server can create pg_cron (installed, not necessarily preloaded). */
+export async function pgCronAvailable(): Promise<boolean> {
+  const r = await withAdmin((client) => client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron'`));
+  return (r.rowCount ?? 0) > 0;
 }
 
 /**
