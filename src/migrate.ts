@@ -31,7 +31,7 @@ export interface MigrateOptions {
    */
   lockTimeout?: string;
   /**
-   * Also apply the opt-in migrations/opt-in/light_indexes.sql: three upstream indexes redefined, under the
+   * Also apply the opt-in migrations/opt-in/light_indexes.sql: two upstream indexes redefined, under the
    * same names, to index only the rows their queries ask for (lighter claims and completions; see the file).
    */
   lightIndexes?: boolean;
@@ -312,8 +312,6 @@ async function applyIndexSet(db: Db, opts: MigrateOptions, progress: (msg: strin
 
 /** pg_get_indexdef() of the indexes light_indexes.sql redefines, as that file creates them. */
 export const LIGHT_INDEXES: Readonly<Record<string, string>> = {
-  idx_task_runs_lock_key:
-    "CREATE INDEX idx_task_runs_lock_key ON task_runs USING btree (lock_key) WHERE ((status = 'RUNNING'::text) AND (lock_key IS NOT NULL))",
   idx_task_runs_workflow_id:
     'CREATE INDEX idx_task_runs_workflow_id ON task_runs USING btree (workflow_id) WHERE (workflow_id IS NOT NULL)',
   idx_task_runs_task_path:

@@ -85,14 +85,16 @@ describe('light index set (opt-in)', () => {
     expect(await installedIndexSet(t.db)).toBe('light');
   });
 
-  it('still serves the lock, workflow and task_path queries of Reproq Edge, the Go worker and Django', async () => {
-    // The claims' lock check (ours and the Go worker's), correlated with the candidate row.
+  it('still serves the lock, reclaim, workflow and task_path queries of Reproq Edge, the Go worker and Django', async () => {
+    // idx_task_runs_lock_key is left as upstream has it: the claims' lock check (ours and the Go worker's,
+    // correlated with the candidate row), and the reclaims' scan of RUNNING rows, which a narrower one would lose.
     expect(
       await plan(`SELECT c.k FROM (VALUES ('user:1')) c (k)
                   WHERE NOT EXISTS (SELECT 1 FROM task_runs l WHERE l.lock_key = c.k AND l.status = 'RUNNING')`),
     ).toMatch(/idx_task_runs_lock_key/);
     // reproq_claim_keys' recheck, as its plpgsql plan runs it (a parameter).
     expect(await plan(`SELECT 1 FROM task_runs r WHERE r.lock_key = $1 AND r.status = 'RUNNING'`, ['user:1'])).toMatch(/idx_task_runs_lock_key/);
+    expect(await plan(`SELECT result_id FROM task_runs WHERE status = 'RUNNING' AND leased_until < NOW()`)).toMatch(/idx_task_runs_lock_key/);
     expect(await plan(TASK_WORKFLOW, ['1', 50])).toMatch(/idx_task_runs_workflow_id/);
     expect(await plan(`SELECT result_id FROM task_runs WHERE workflow_id = $1::uuid`, ['00000000-0000-0000-0000-000000000001'])).toMatch(
       /idx_task_runs_workflow_id/,

@@ -144,7 +144,7 @@ async function checkDatabase(db: Db, add: (l: Level, m: string, f?: string) => v
   if (schema.indexSet === 'light') add('info', "index set: light (opt-in, reproq migrate --light-indexes); reproq migrate --upstream-indexes restores upstream's");
   else if (schema.indexSet === 'upstream') add('ok', "index set: upstream's definitions");
   else if (schema.indexSet === 'mixed') {
-    add('warn', 'index set: some of idx_task_runs_lock_key, _workflow_id, _task_path are light, some upstream', 'reproq migrate --light-indexes (or --upstream-indexes)');
+    add('warn', "index set: one of idx_task_runs_workflow_id and idx_task_runs_task_path is light, the other upstream's", 'reproq migrate --light-indexes (or --upstream-indexes)');
   }
   const c = schema.taskPathConstraint;
   if (schema.missingTables.includes('task_runs')) {

@@ -12,7 +12,7 @@ export function registerMigrate(program: Command): void {
       .description('apply the Reproq schema migrations (idempotent; safe on a database upstream migrated)'),
   )
     .option('--dry-run', 'list pending migrations without applying them')
-    .option('--light-indexes', 'also install the opt-in lighter definitions of three upstream indexes (same names; see migrations/opt-in/light_indexes.sql)')
+    .option('--light-indexes', 'also install the opt-in lighter definitions of two upstream indexes (same names; see migrations/opt-in/light_indexes.sql)')
     .option('--upstream-indexes', "put back upstream's definitions of those indexes (undoes --light-indexes)")
     .option('--json', 'print the result as JSON')
     .action(async (flags: DbFlags & { dryRun?: boolean; json?: boolean; lightIndexes?: boolean; upstreamIndexes?: boolean }) => {
