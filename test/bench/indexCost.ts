@@ -24,7 +24,7 @@ import type { DrainRun } from './systems/types.ts';
 const USAGE = `usage: npm run bench:indexes -- [--quick] [--n N] [--rounds R]
   (default) N=20,000 tasks, 3 rounds: the floor on the full schema, without each index, on the light set;
             our drain on both sets and graphile-worker (batch 100, 16 drains)
-  --quick   N=10,000, 1 round (a couple of minutes; single runs are noisy)`;
+  --quick   N=10,000, 1 round (under a minute; a single run is noisy)`;
 
 const BATCH = 100;
 const LOOPS = 16;
