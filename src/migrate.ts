@@ -30,6 +30,15 @@ export interface MigrateOptions {
    * transaction would block every claim behind it; failing (and rolling back cleanly) is better. Default 15s.
    */
   lockTimeout?: string;
+  /**
+   * Also apply the opt-in migrations/opt-in/light_indexes.sql: two upstream indexes redefined, under the
+   * same names, to index only the rows their queries ask for (lighter claims and completions; see the file).
+   */
+  lightIndexes?: boolean;
+  /** Put back upstream's definitions of the indexes lightIndexes narrows (undoes it). */
+  upstreamIndexes?: boolean;
+  /** The opt-in file lightIndexes or upstreamIndexes applies; defaults to the one in /migrations/opt-in (Node only). */
+  indexMigration?: Migration;
 }
 
 export interface MigrateResult {
@@ -85,26 +94,29 @@ export async function migrationChecksum(sql: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function resolveMigrations(given: readonly Migration[] | undefined): Promise<Migration[]> {
-  let list: readonly Migration[];
-  if (given) {
-    list = given;
-  } else {
-    try {
-      // Not a literal specifier, so bundlers for Workers do not pull node:fs in. Same extension
-      // as this module: .ts from the sources, .js from dist/.
-      const ext = /\.[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? '.js';
-      const url = new URL(`./migrations/list${ext}`, import.meta.url).href;
-      const mod = (await import(/* @vite-ignore */ url)) as { loadMigrations(): Promise<Migration[]> };
-      list = await mod.loadMigrations();
-    } catch (err) {
-      throw new MigrationError(
-        'no migration list was given and the Node loader (src/migrations/list.ts) could not be used; ' +
-          'run migrations from Node (`reproq migrate`) or pass opts.migrations',
-        { cause: err },
-      );
-    }
+interface MigrationLoader {
+  loadMigrations(): Promise<Migration[]>;
+  loadIndexMigration(set: IndexSet): Promise<Migration>;
+}
+
+async function fromLoader<T>(what: string, load: (loader: MigrationLoader) => Promise<T>): Promise<T> {
+  try {
+    // Not a literal specifier, so bundlers for Workers do not pull node:fs in. Same extension
+    // as this module: .ts from the sources, .js from dist/.
+    const ext = /\.[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? '.js';
+    const url = new URL(`./migrations/list${ext}`, import.meta.url).href;
+    return await load((await import(/* @vite-ignore */ url)) as MigrationLoader);
+  } catch (err) {
+    throw new MigrationError(
+      `no ${what} was given and the Node loader (src/migrations/list.ts) could not be used; ` +
+        'run migrations from Node (`reproq migrate`) or pass it in the options',
+      { cause: err },
+    );
   }
+}
+
+async function resolveMigrations(given: readonly Migration[] | undefined): Promise<Migration[]> {
+  const list = given ?? (await fromLoader('migration list', (l) => l.loadMigrations()));
   const seen = new Set<string>();
   let previous = '';
   for (const m of list) {
@@ -177,7 +189,7 @@ export async function migrationStatus(db: Db, migrations?: readonly Migration[])
       appliedChecksum: row?.checksum ?? null,
     });
   }
-  const known = new Set(list.map((m) => m.name));
+  const known = new Set<string>([...list.map((m) => m.name), LIGHT_INDEXES_RECORD]);
   const unknown = [...applied.values()].filter((r) => !known.has(r.name));
   const pending = entries.filter((e) => e.state === 'pending').map((e) => e.name);
   const changed = entries.filter((e) => e.state === 'changed').map((e) => e.name);
@@ -194,6 +206,7 @@ export async function pendingMigrations(db: Db, migrations?: readonly Migration[
 // ---------------------------------------------------------------------------------------------------------
 
 export async function migrate(db: Db, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  if (opts.lightIndexes && opts.upstreamIndexes) throw new MigrationError('choose one of lightIndexes and upstreamIndexes');
   const progress = opts.onProgress ?? (() => {});
   const list = await resolveMigrations(opts.migrations);
   const checksums = new Map<string, string>();
@@ -207,7 +220,9 @@ export async function migrate(db: Db, opts: MigrateOptions = {}): Promise<Migrat
 
   if (opts.dryRun) {
     for (const name of status.pending) progress(`would apply ${name}`);
-    return { applied: status.pending, skipped: status.entries.filter((e) => e.state === 'applied').map((e) => e.name) };
+    const result = { applied: status.pending, skipped: status.entries.filter((e) => e.state === 'applied').map((e) => e.name) };
+    if (opts.lightIndexes || opts.upstreamIndexes) await applyIndexSet(db, opts, progress, result);
+    return result;
   }
 
   if (!db.transaction) {
@@ -237,7 +252,90 @@ export async function migrate(db: Db, opts: MigrateOptions = {}): Promise<Migrat
       progress(`skipped ${m.name} (applied meanwhile by another migrator)`);
     }
   }
+  if (opts.lightIndexes || opts.upstreamIndexes) await applyIndexSet(db, opts, progress, result);
   return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Opt-in index sets
+// ---------------------------------------------------------------------------------------------------------
+
+/** Upstream's index definitions, or the opt-in lighter ones of migrations/opt-in/light_indexes.sql. */
+export type IndexSet = 'upstream' | 'light';
+
+/** The opt-in files in migrations/opt-in, by the set they install. */
+export const INDEX_SET_MIGRATIONS: Readonly<Record<IndexSet, string>> = { upstream: 'upstream_indexes', light: 'light_indexes' };
+
+/** Recorded in the record table while the light set is installed by `migrate`; the catalog is the truth. */
+const LIGHT_INDEXES_RECORD = INDEX_SET_MIGRATIONS.light;
+
+/** Applies the opt-in index set asked for, unless the catalog already has it; records the light set. */
+async function applyIndexSet(db: Db, opts: MigrateOptions, progress: (msg: string) => void, result: MigrateResult): Promise<void> {
+  const set: IndexSet = opts.lightIndexes ? 'light' : 'upstream';
+  const m = opts.indexMigration ?? (await fromLoader('index migration', (l) => l.loadIndexMigration(set)));
+  if ((await installedIndexSet(db)) === set) {
+    result.skipped.push(m.name);
+    return;
+  }
+  if (opts.dryRun) {
+    progress(`would apply ${m.name}`);
+    result.applied.push(m.name);
+    return;
+  }
+  const checksum = await migrationChecksum(m.sql);
+  const record = async (q: Db) => {
+    await q.query(RECORD_TABLE_DDL);
+    if (set === 'light') {
+      await q.query(
+        `INSERT INTO ${MIGRATIONS_TABLE} (name, checksum) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()`,
+        [LIGHT_INDEXES_RECORD, checksum],
+      );
+    } else await q.query(`DELETE FROM ${MIGRATIONS_TABLE} WHERE name = $1`, [LIGHT_INDEXES_RECORD]);
+  };
+  const started = Date.now();
+  progress(`applying ${m.name}`);
+  if (db.transaction) {
+    await db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+      await tx.query(`SELECT set_config('lock_timeout', $1, true)`, [opts.lockTimeout ?? '15s']);
+      await runScript(tx, m, true);
+      await record(tx);
+    });
+  } else {
+    await runScript(db, m, false);
+    await record(db);
+  }
+  result.applied.push(m.name);
+  progress(`applied ${m.name} in ${Date.now() - started} ms`);
+}
+
+/** pg_get_indexdef() of the indexes light_indexes.sql redefines, as that file creates them. */
+export const LIGHT_INDEXES: Readonly<Record<string, string>> = {
+  idx_task_runs_workflow_id:
+    'CREATE INDEX idx_task_runs_workflow_id ON task_runs USING btree (workflow_id) WHERE (workflow_id IS NOT NULL)',
+  idx_task_runs_task_path:
+    "CREATE INDEX idx_task_runs_task_path ON task_runs USING btree (task_path) WHERE ((task_path IS NULL) OR (task_path = ''::text))",
+};
+
+/**
+ * Which definitions the indexes of LIGHT_INDEXES have: all upstream's, all light, `mixed` (some of each),
+ * or `other` (one is missing, invalid or defined otherwise).
+ */
+export async function installedIndexSet(db: Db): Promise<IndexSet | 'mixed' | 'other'> {
+  const names = Object.keys(LIGHT_INDEXES);
+  const r = await db.query<{ name: string; def: string }>(
+    `SELECT ic.relname AS name, pg_get_indexdef(i.indexrelid) AS def
+       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+      WHERE i.indrelid = to_regclass('task_runs') AND i.indisvalid AND ic.relname = ANY($1::text[])`,
+    [names],
+  );
+  const defs = new Map(r.rows.map((row) => [row.name, normaliseIndexDef(row.def)]));
+  const kinds = new Set(
+    names.map((n) => (defs.get(n) === EXPECTED_INDEXES[n] ? 'upstream' : defs.get(n) === LIGHT_INDEXES[n] ? 'light' : 'other')),
+  );
+  if (kinds.has('other')) return 'other';
+  return kinds.size === 1 ? ([...kinds][0] as IndexSet) : 'mixed';
 }
 
 async function applyLocked(tx: Db, m: Migration, checksum: string, lockTimeout: string): Promise<'applied' | 'skipped'> {
@@ -554,6 +652,8 @@ export interface SchemaReport {
   };
   /** This package's own additions (0002, 0004, 0005, 0006). */
   extras: { claimRankFunction: boolean; claimRankIndex: boolean; claimKeysFunction: boolean; runningWorkflowsIndex: boolean; unknownStatusIndex: boolean };
+  /** The definitions of the indexes the opt-in light set narrows (see installedIndexSet). */
+  indexSet: IndexSet | 'mixed' | 'other';
   issues: SchemaIssue[];
 }
 
@@ -666,7 +766,7 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
         fix: `DROP INDEX CONCURRENTLY ${name}; then ${migrateFix}`,
       });
     }
-    if (normaliseIndexDef(have.def) !== def) {
+    if (normaliseIndexDef(have.def) !== def && normaliseIndexDef(have.def) !== LIGHT_INDEXES[name]) {
       issues.push({ severity: 'warning', object: name, message: `definition differs from upstream: ${normaliseIndexDef(have.def)}` });
     }
   }
@@ -780,6 +880,7 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
       fix: constraintFix,
     },
     extras: { claimRankFunction: x.fn, claimRankIndex: x.idx, claimKeysFunction: x.keys, runningWorkflowsIndex: x.running, unknownStatusIndex: x.unknown_status },
+    indexSet: await installedIndexSet(db),
     issues,
   };
 }

@@ -86,6 +86,18 @@ describe('the deployment guide, to the letter', () => {
     }
   });
 
+  it('`reproq migrate --light-indexes` installs the opt-in index set, doctor names it, `--upstream-indexes` undoes it', async () => {
+    const env = { DATABASE_URL: tdb.url };
+    expect(await run(['migrate', '--light-indexes'], { env })).toMatchObject({ code: 0, stdout: 'applied: light_indexes\n' });
+    expect(await run(['migrate', '--light-indexes'], { env })).toMatchObject({ code: 0, stdout: 'schema is up to date\n' });
+    const doctor = await run(['doctor'], { env });
+    expect(doctor.stdout).toContain('[info]  index set: light (opt-in, reproq migrate --light-indexes)');
+    expect(doctor.stdout).not.toContain('definition differs from upstream');
+    expect(await run(['migrate', '--upstream-indexes'], { env })).toMatchObject({ code: 0, stdout: 'applied: upstream_indexes\n' });
+    expect((await run(['doctor'], { env })).stdout).toContain("[ok]    index set: upstream's definitions");
+    expect(await run(['migrate', '--light-indexes', '--upstream-indexes'], { env })).toMatchObject({ code: 1 });
+  });
+
   it('`reproq allowlist --write` with no config file suggests `reproq init`', async () => {
     const r = await run(['allowlist', '--write'], { cwd: mkdtempSync(path.join(tmpdir(), 'reproq-noconf-')) });
     expect(r).toMatchObject({ code: 1, stderr: 'reproq: --write: no config file to write (reproq.yaml, reproq.toml or .reproq.*): run `reproq init` first, or pass --config FILE\n' });

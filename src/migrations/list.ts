@@ -5,7 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Migration } from '../migrate.ts';
+import { INDEX_SET_MIGRATIONS, type IndexSet, type Migration } from '../migrate.ts';
 import { packagePath } from '../package-root.ts';
 
 /** <package root>/migrations. */
@@ -17,4 +17,10 @@ export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migr
   return Promise.all(
     files.map(async (file) => ({ name: file.slice(0, -'.sql'.length), sql: await readFile(join(dir, file), 'utf8') })),
   );
+}
+
+/** The opt-in file in <dir>/opt-in that installs an index set (see `lightIndexes` in MigrateOptions). */
+export async function loadIndexMigration(set: IndexSet, dir: string = MIGRATIONS_DIR): Promise<Migration> {
+  const name = INDEX_SET_MIGRATIONS[set];
+  return { name, sql: await readFile(join(dir, 'opt-in', `${name}.sql`), 'utf8') };
 }

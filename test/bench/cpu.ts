@@ -18,3 +18,8 @@ export async function backendCpuMs(database: string): Promise<number | null> {
   }
   return ns / 1e6;
 }
+
+/** The database a connection URL names. */
+export function databaseOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(1));
+}

@@ -141,6 +141,11 @@ async function checkDatabase(db: Db, add: (l: Level, m: string, f?: string) => v
     if (issue.object === 'task_runs_task_path_not_empty') continue; // reported below with its state
     add(issue.severity === 'error' ? 'error' : 'warn', `${issue.object}: ${issue.message}`, issue.fix ?? undefined);
   }
+  if (schema.indexSet === 'light') add('info', "index set: light (opt-in, reproq migrate --light-indexes); reproq migrate --upstream-indexes restores upstream's");
+  else if (schema.indexSet === 'upstream') add('ok', "index set: upstream's definitions");
+  else if (schema.indexSet === 'mixed') {
+    add('warn', "index set: one of idx_task_runs_workflow_id and idx_task_runs_task_path is light, the other upstream's", 'reproq migrate --light-indexes (or --upstream-indexes)');
+  }
   const c = schema.taskPathConstraint;
   if (schema.missingTables.includes('task_runs')) {
     // Nothing more to check without the schema.

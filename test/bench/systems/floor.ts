@@ -5,6 +5,7 @@
  * (a few columns, one partial index) it shows what the schema itself costs.
  */
 import pg from 'pg';
+import { backendCpuMs, databaseOf } from '../cpu.ts';
 import { counted } from '../roundTrips.ts';
 import { type DrainRun, expectAll, withTimeout } from './types.ts';
 
@@ -64,12 +65,14 @@ export async function runFloor(url: string, queued: number, table: FloorTable, b
       }
       return done;
     };
+    const cpu0 = await backendCpuMs(databaseOf(url));
     const started = performance.now();
     const { value, roundTrips } = await counted(() => withTimeout('floor', Promise.all(clients.map(loop))));
     const ms = performance.now() - started;
+    const cpu1 = await backendCpuMs(databaseOf(url));
     const tasks = value.reduce((a, b) => a + b, 0);
     expectAll(`floor (${table})`, tasks, queued);
-    return { tasks, ms, roundTrips };
+    return { tasks, ms, roundTrips, serverCpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0 };
   } finally {
     await Promise.all(clients.map((c) => c.end()));
   }

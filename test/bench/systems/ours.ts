@@ -5,8 +5,9 @@ import type { Db } from '../../../src/db/types.ts';
 import { drain } from '../../../src/drain.ts';
 import { enqueueMany } from '../../../src/enqueue.ts';
 import { silentLogger } from '../../../src/logger.ts';
-import { migrate } from '../../../src/migrate.ts';
+import { type MigrateOptions, migrate } from '../../../src/migrate.ts';
 import { TaskRegistry, defineTask } from '../../../src/tasks/registry.ts';
+import { backendCpuMs, databaseOf } from '../cpu.ts';
 import { counted } from '../roundTrips.ts';
 import { type DrainRun, expectAll, withTimeout } from './types.ts';
 
@@ -23,10 +24,10 @@ export function openOurs(url: string, driver: OurDriver, max: number, wsProxy?: 
 }
 
 /** Migrates the database and queues `n` no-op tasks with distinct arguments (so no dedup). */
-export async function fillOurs(url: string, n: number): Promise<void> {
+export async function fillOurs(url: string, n: number, migrateOptions: MigrateOptions = {}): Promise<void> {
   const db = pgDb({ connectionString: url, max: 1 });
   try {
-    await migrate(db);
+    await migrate(db, migrateOptions);
     for (let i = 0; i < n; i += ENQUEUE_CHUNK) {
       const inputs = Array.from({ length: Math.min(ENQUEUE_CHUNK, n - i) }, (_, k) => ({ taskPath: NOOP_PATH, args: [i + k] }));
       await enqueueMany(db, inputs);
@@ -61,6 +62,7 @@ export async function runOurs(url: string, queued: number, o: OursOptions): Prom
   const db = openOurs(url, o.driver, o.concurrency, o.wsProxy, o.preparedStatements);
   try {
     await warm(db, o.concurrency);
+    const cpu0 = await backendCpuMs(databaseOf(url));
     const started = performance.now();
     const { value: summaries, roundTrips } = await counted(() =>
       withTimeout(
@@ -76,11 +78,12 @@ export async function runOurs(url: string, queued: number, o: OursOptions): Prom
       ),
     );
     const ms = performance.now() - started;
+    const cpu1 = await backendCpuMs(databaseOf(url));
     const errors = summaries.flatMap((s) => (s.error ? [s.error] : []));
     if (errors.length > 0) throw new Error(`drain failed: ${errors[0]}`);
     const tasks = summaries.reduce((sum, s) => sum + s.succeeded, 0);
     expectAll('drain', tasks, queued);
-    return { tasks, ms, roundTrips };
+    return { tasks, ms, roundTrips, serverCpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0 };
   } finally {
     await db.close();
   }

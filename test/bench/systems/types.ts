@@ -5,6 +5,8 @@ export interface DrainRun {
   ms: number;
   /** Statements sent by the driver while draining. */
   roundTrips: number;
+  /** CPU time of the database's backends while draining (cpu.ts), where the system measures it. */
+  serverCpuMs?: number | null;
 }
 
 /** Bounds every drain: a system that stalls fails the run instead of hanging the harness. */
