@@ -10,9 +10,10 @@
  * bucket that held candidates back has a token, NULL when no bucket did) and `claimed` (the
  * claimed rows; spec_json as text, so the drain can read its numbers exactly).
  * `order(alias)` is the claim order over that alias's columns: upstream's aged priority, or plain
- * priority when aging is off.
+ * priority when aging is off. `read` is how candidates are found: per task path, or by a walk of
+ * the queue's claim order (see below).
  */
-export function claimBatchCtes(order: (alias: string) => string, sweep: boolean): string {
+export function claimBatchCtes(order: (alias: string) => string, read: 'paths' | 'walk' | 'sweep'): string {
   // A queue shared with a Django/Go fleet can hold any number of READY rows of other task paths, or
   // of ours not due yet, ranked ahead of ours. A walk of the whole queue's rank order would filter
   // them out row by row on every claim, so our paths' candidates come from bounded reads:
@@ -20,14 +21,16 @@ export function claimBatchCtes(order: (alias: string) => string, sweep: boolean)
   //    (migration 0007), already in claim order;
   //  - rows whose run_after has passed: a range of upstream's idx_task_runs_claim_due, sorted.
   // `quota` merges the best $5 of these reads without locking (nor checking the pause, which the
-  // locking reads do) and counts what each read supplies;
-  // `locked` then reads each again for exactly that many rows, locking as it walks (SKIP LOCKED, so
-  // concurrent drains walk past each other's rows). Only the rows claimed are locked: rows locked
+  // locking reads do) and counts what each read supplies; `locked` then reads each again for
+  // exactly that many rows, locking as it walks (SKIP LOCKED, so concurrent drains walk past each
+  // other's rows). Only the rows claimed are locked: rows locked
   // but left unclaimed would hide them from other drains until this statement ends.
-  // The sweep claims every other path and keeps the walk of idx_task_runs_claim_rank (it only runs
-  // where all the queue's paths should be ours), in its own statement: its estimated cost would
-  // push the plan of every step past jit_above_cost, and a generic plan of the step would then
-  // spend seconds compiling on each execution.
+  // Two claims keep the walk of the queue's claim order ('walk', 'sweep'): with aging off, whose
+  // order (priority, enqueued_at) upstream's idx_task_runs_claim serves but no index with task_path
+  // does, so reads per path would sort each path's whole backlog; and the unknown-task sweep, which
+  // claims every path but ours and only runs where all the queue's paths should be ours. The sweep
+  // is a statement of its own: its estimated cost would push the plan of every step past
+  // jit_above_cost, and a generic plan of the step would then spend seconds compiling on each run.
   const candidate = (where: string, limit: string, lock: boolean) => `
     SELECT tr.result_id, tr.task_path, tr.lock_key, tr.concurrency_key, tr.concurrency_limit, tr.priority, tr.enqueued_at
     FROM task_runs tr
@@ -53,14 +56,14 @@ export function claimBatchCtes(order: (alias: string) => string, sweep: boolean)
       AND COALESCE(tr.run_after, '-infinity'::timestamptz) > '-infinity'
       AND COALESCE(tr.run_after, '-infinity'::timestamptz) <= NOW()
       AND tr.task_path = ANY($4::text[])`;
-  if (sweep) {
+  if (read !== 'paths') {
     return `
 locked AS MATERIALIZED (
   SELECT w.* FROM (${candidate(`
       AND COALESCE(tr.run_after, '-infinity'::timestamptz) <= NOW()
-      AND NOT COALESCE(tr.task_path = ANY($4::text[]), FALSE)`, '$5', true)}
+      AND ${read === 'sweep' ? 'NOT COALESCE(tr.task_path = ANY($4::text[]), FALSE)' : 'tr.task_path = ANY($4::text[])'}`, '$5', true)}
   ) w
-  WHERE $8::boolean
+  WHERE ${read === 'sweep' ? '' : 'NOT '}$8::boolean
 ),${claimRest}`;
   }
   return `

@@ -18,7 +18,7 @@ import { COMPLETE_OUTCOMES_CTES } from './completeOutcomes.ts';
  *
  * The halves live in completeOutcomes.ts and claimBatch.ts. With the default aging factor the
  * claim reads each task path's rows in claim order from idx_task_runs_claim_path instead of
- * sorting the queue.
+ * sorting the queue; with aging off it walks upstream's idx_task_runs_claim.
  *
  * Result: one row per claimed task (plain columns, no JSON re-encoding); the first row carries the
  * `completed` [id, action] pairs (a single row of NULLs but the step columns when nothing was
@@ -59,7 +59,7 @@ refreshed AS (
                         FOR UPDATE OF x SKIP LOCKED)
   RETURNING 1
 ),
-${claimBatchCtes(order, sweep)}
+${claimBatchCtes(order, sweep ? 'sweep' : agingFactor > 0 ? 'paths' : 'walk')}
 SELECT CASE WHEN row_number() OVER () = 1 THEN r.completed END AS completed, r.released, r.rate_wait_s, c.*
 FROM (
   SELECT
