@@ -35,6 +35,7 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
   const workerId = leaseId(opts.workerName, opts.invocationId);
   const paths = deps.registry.paths();
   const sql = stepSql(opts.agingFactor);
+  const sweepSql = stepSql(opts.agingFactor, true);
   const stepName = `reproq_step_${opts.agingFactor}`;
   const policy: RetryPolicy = opts.retry;
 
@@ -133,7 +134,11 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
     let claimed: ClaimedRow[];
     try {
       const params = [JSON.stringify(pending), workerId, target.queue, paths, want, opts.leaseSeconds, register, target.sweep];
-      const res = await sendStep(() => deps.db.query<StepRow>(sql, params, { name: stepName }), summary, log);
+      const send = () =>
+        target.sweep
+          ? deps.db.query<StepRow>(sweepSql, params, { name: `${stepName}_sweep` })
+          : deps.db.query<StepRow>(sql, params, { name: stepName });
+      const res = await sendStep(send, summary, log);
       first = res.rows[0]!;
       tally(summary, pending, first.completed);
       claimed = res.rows.filter((r): r is StepRow & ClaimedRow => r.result_id !== null);

@@ -834,16 +834,25 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
     }
   }
 
-  const extras = await db.query<{ fn: boolean; idx: boolean; keys: boolean; running: boolean; unknown_status: boolean }>(
+  const extras = await db.query<{ fn: boolean; idx: boolean; keys: boolean; running: boolean; unknown_status: boolean; claim_path: boolean }>(
     `SELECT to_regprocedure('reproq_claim_rank(integer, timestamp with time zone, double precision)') IS NOT NULL AS fn,
             to_regclass('idx_task_runs_claim_rank') IS NOT NULL AS idx,
             to_regprocedure('reproq_claim_keys(text, text, integer, bigint)') IS NOT NULL AS keys,
             to_regclass('idx_workflow_runs_running') IS NOT NULL AS running,
-            to_regclass('idx_task_runs_unknown_status') IS NOT NULL AS unknown_status`,
+            to_regclass('idx_task_runs_unknown_status') IS NOT NULL AS unknown_status,
+            to_regclass('idx_task_runs_claim_path') IS NOT NULL AS claim_path`,
   );
-  const x = extras.rows[0] ?? { fn: false, idx: false, keys: false, running: false, unknown_status: false };
+  const x = extras.rows[0] ?? { fn: false, idx: false, keys: false, running: false, unknown_status: false, claim_path: false };
   if (!x.fn || !x.idx) {
     issues.push({ severity: 'warning', object: 'idx_task_runs_claim_rank', message: 'aged-claim index (0002) is missing', fix: migrateFix });
+  }
+  if (!x.claim_path && !missingTables.includes('task_runs')) {
+    issues.push({
+      severity: 'warning',
+      object: 'idx_task_runs_claim_path',
+      message: "per-path claim index (0007) is missing: every claim walks other task paths' READY rows",
+      fix: migrateFix,
+    });
   }
   if (!x.keys) {
     issues.push({

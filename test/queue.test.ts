@@ -196,6 +196,43 @@ describe.each([...QUEUE_DRIVERS, 'neon-http', 'pglite'] as const)('queue on %s',
       expect(order).toEqual([2, 1]);
     });
 
+    it('on a queue shared with other task paths and rows not due, claims its own due rows in claim order; the sweep takes only the others', async () => {
+      const order: number[] = [];
+      const push = ({ args }: { args: unknown }) => void order.push((args as number[])[0]!);
+      const rec = defineTask({ path: 'tasks.rec', handler: push });
+      const rec2 = defineTask({ path: 'tasks.rec2', handler: push });
+      // Older and higher-ranked than ours: other paths (one not due) and ours not due yet.
+      const others = await enqueueMany(tdb.db, [
+        ...Array.from({ length: 5 }, (_, i) => ({ taskPath: 'python.tasks.other', args: [100 + i], priority: 10 })),
+        { taskPath: 'python.tasks.other', args: [200], priority: 10, runAfter: { delaySeconds: 3600 } },
+        { taskPath: 'tasks.rec', args: [3], priority: 10, runAfter: { delaySeconds: 3600 } },
+      ]);
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [1], priority: 0 });
+      await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [2], priority: 5 });
+      await enqueue(tdb.db, { taskPath: 'tasks.rec2', args: [5], priority: 4 });
+      // A retried or scheduled row whose run_after has passed is claimed in its place in the order.
+      const due = await enqueue(tdb.db, { taskPath: 'tasks.rec', args: [4], priority: 3, runAfter: { delaySeconds: 3600 } });
+      await tdb.db.query(`UPDATE task_runs SET run_after = NOW() - interval '1 minute' WHERE result_id = $1`, [due.resultId]);
+
+      // Batches of two across both paths and the due row: the order holds across batches.
+      const s = await drainWith(tdb.db, [rec, rec2], { concurrency: 1, batchSize: 2 });
+      expect(s).toMatchObject({ claimed: 4, succeeded: 4, stoppedBecause: 'empty' });
+      expect(order).toEqual([2, 5, 4, 1]);
+
+      const sweep = await drainWith(tdb.db, [rec, rec2], { unknownTasks: 'fail', batchSize: 2 });
+      expect(sweep).toMatchObject({ claimed: 5, failed: 5 });
+      expect(order).toEqual([2, 5, 4, 1]);
+      const left = await tdb.db.query<{ a: number; status: string }>(
+        `SELECT (spec_json->'args'->>0)::int AS a, status FROM task_runs WHERE result_id = ANY($1::bigint[]) ORDER BY 1`,
+        [others.map((o) => o.resultId)],
+      );
+      expect(left.rows).toEqual([
+        ...[100, 101, 102, 103, 104].map((a) => ({ a, status: 'FAILED' })),
+        { a: 200, status: 'READY' },
+        { a: 3, status: 'READY' },
+      ].sort((x, y) => x.a - y.a));
+    });
+
     it('retries with upstream backoff and errors_json entries, then fails terminally', async () => {
       const { resultId } = await enqueue(tdb.db, { taskPath: 'tasks.boom', maxAttempts: 3 });
       const get = () => row<Record<string, any>>(tdb.db, `SELECT *, EXTRACT(EPOCH FROM run_after - NOW())::float8 AS wait FROM task_runs WHERE result_id = $1`, [resultId]);

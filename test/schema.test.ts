@@ -283,6 +283,7 @@ describe('migration files', () => {
       '0004_claim_key_locks',
       '0005_running_workflows_index',
       '0006_unknown_status_index',
+      '0007_claim_path_index',
     ]);
   });
 
@@ -315,9 +316,12 @@ describe('migrate on Postgres', () => {
     expect(await actualIndexes(db)).toEqual(UPSTREAM_INDEXES);
 
     // Our additive extra.
-    const extra = await actualIndexes(db, ['idx_task_runs_claim_rank']);
+    const extra = await actualIndexes(db, ['idx_task_runs_claim_rank', 'idx_task_runs_claim_path']);
     expect(extra.idx_task_runs_claim_rank).toBe(
       "CREATE INDEX idx_task_runs_claim_rank ON public.task_runs USING btree (queue_name, reproq_claim_rank(priority, enqueued_at, (60)::double precision) DESC) WHERE (status = 'READY'::text)",
+    );
+    expect(extra.idx_task_runs_claim_path).toBe(
+      "CREATE INDEX idx_task_runs_claim_path ON public.task_runs USING btree (queue_name, task_path, reproq_claim_rank(priority, enqueued_at, (60)::double precision) DESC) WHERE ((status = 'READY'::text) AND (COALESCE(run_after, '-infinity'::timestamp with time zone) = '-infinity'::timestamp with time zone))",
     );
 
     // The self-referencing FK with ON DELETE SET NULL, and the seeded, disabled global limit.

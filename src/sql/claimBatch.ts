@@ -6,34 +6,95 @@
  * The key checks hold across concurrent drains: see migrations/0004_claim_key_locks.sql.
  *
  * Reads $2 (leased_by), $3 (queue), $4 (task paths), $5 (how many), $6 (lease seconds) and $8
- * (sweep). Defines `locked`, `limited`, `picked`, `spent`, `rate_wait` (one row: seconds until a
+ * (sweep: the statement built with `sweep` claims only when it is true, the other only when false). Defines `locked`, `limited`, `picked`, `spent`, `rate_wait` (one row: seconds until a
  * bucket that held candidates back has a token, NULL when no bucket did) and `claimed` (the
  * claimed rows; spec_json as text, so the drain can read its numbers exactly).
- * `order` is the claim order: upstream's aged priority, or plain priority when aging is off.
+ * `order(alias)` is the claim order over that alias's columns: upstream's aged priority, or plain
+ * priority when aging is off. `read` is how candidates are found: per task path, or by a walk of
+ * the queue's claim order (see below).
  */
-export function claimBatchCtes(order: string): string {
-  return `
+export function claimBatchCtes(order: (alias: string) => string, read: 'paths' | 'walk' | 'sweep'): string {
+  // A queue shared with a Django/Go fleet can hold any number of READY rows of other task paths, or
+  // of ours not due yet, ranked ahead of ours. A walk of the whole queue's rank order would filter
+  // them out row by row on every claim, so our paths' candidates come from bounded reads:
+  //  - rows without run_after: the top of each of our paths from idx_task_runs_claim_path
+  //    (migration 0007), already in claim order;
+  //  - rows whose run_after has passed: a range of upstream's idx_task_runs_claim_due, sorted.
+  // `quota` merges the best $5 of these reads without locking (nor checking the pause, which the
+  // locking reads do) and counts what each read supplies; `locked` then reads each again for
+  // exactly that many rows, locking as it walks (SKIP LOCKED, so concurrent drains walk past each
+  // other's rows). Only the rows claimed are locked: rows locked
+  // but left unclaimed would hide them from other drains until this statement ends.
+  // Two claims keep the walk of the queue's claim order ('walk', 'sweep'): with aging off, whose
+  // order (priority, enqueued_at) upstream's idx_task_runs_claim serves but no index with task_path
+  // does, so reads per path would sort each path's whole backlog; and the unknown-task sweep, which
+  // claims every path but ours and only runs where all the queue's paths should be ours. The sweep
+  // is a statement of its own: its estimated cost would push the plan of every step past
+  // jit_above_cost, and a generic plan of the step would then spend seconds compiling on each run.
+  const candidate = (where: string, limit: string, lock: boolean) => `
+    SELECT tr.result_id, tr.task_path, tr.lock_key, tr.concurrency_key, tr.concurrency_limit, tr.priority, tr.enqueued_at
+    FROM task_runs tr
+    WHERE tr.status = 'READY'
+      AND tr.queue_name = $3${where}
+      -- Rows the claim's UPDATE would fail on, failing the whole batch with them, are left READY and
+      -- reported instead (UNCLAIMABLE_TASKS): no task_path (the NOT VALID check constraint is still
+      -- enforced on every UPDATE) and an attempts counter that +1 would overflow.
+      AND tr.task_path <> '' AND tr.attempts < 2147483647${lock ? `
+      AND NOT EXISTS (SELECT 1 FROM reproq_queue_controls qc WHERE qc.queue_name = $3 AND qc.paused)` : ''}
+      AND (tr.lock_key IS NULL OR NOT EXISTS (
+        SELECT 1 FROM task_runs l WHERE l.lock_key = tr.lock_key AND l.status = 'RUNNING'))
+      AND (tr.concurrency_key IS NULL OR tr.concurrency_key = '' OR tr.concurrency_limit <= 0
+        OR (SELECT count(*) FROM task_runs r
+            WHERE r.status = 'RUNNING' AND r.concurrency_key = tr.concurrency_key) < tr.concurrency_limit)
+    ORDER BY ${order('tr')}
+    LIMIT ${limit}${lock ? '\n    FOR UPDATE OF tr SKIP LOCKED' : ''}`;
+  const quotaOf = (read: string) => `(SELECT COALESCE(sum(q.n), 0) FROM quota q WHERE ${read})`;
+  const undated = (path: string) => `
+      AND tr.task_path = ${path}
+      AND COALESCE(tr.run_after, '-infinity'::timestamptz) = '-infinity'`;
+  const dueDated = `
+      AND COALESCE(tr.run_after, '-infinity'::timestamptz) > '-infinity'
+      AND COALESCE(tr.run_after, '-infinity'::timestamptz) <= NOW()
+      AND tr.task_path = ANY($4::text[])`;
+  if (read !== 'paths') {
+    return `
 locked AS MATERIALIZED (
-  SELECT tr.result_id, tr.task_path, tr.lock_key, tr.concurrency_key, tr.concurrency_limit, tr.priority, tr.enqueued_at
-  FROM task_runs tr
-  WHERE tr.status = 'READY'
-    AND tr.queue_name = $3
-    AND COALESCE(tr.run_after, '-infinity'::timestamptz) <= NOW()
-    AND COALESCE(tr.task_path = ANY($4::text[]), FALSE) <> $8::boolean
-    -- Rows the claim's UPDATE would fail on, failing the whole batch with them, are left READY and
-    -- reported instead (UNCLAIMABLE_TASKS): no task_path (the NOT VALID check constraint is still
-    -- enforced on every UPDATE) and an attempts counter that +1 would overflow.
-    AND tr.task_path <> '' AND tr.attempts < 2147483647
-    AND NOT EXISTS (SELECT 1 FROM reproq_queue_controls qc WHERE qc.queue_name = $3 AND qc.paused)
-    AND (tr.lock_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM task_runs l WHERE l.lock_key = tr.lock_key AND l.status = 'RUNNING'))
-    AND (tr.concurrency_key IS NULL OR tr.concurrency_key = '' OR tr.concurrency_limit <= 0
-      OR (SELECT count(*) FROM task_runs r
-          WHERE r.status = 'RUNNING' AND r.concurrency_key = tr.concurrency_key) < tr.concurrency_limit)
-  ORDER BY ${order}
-  LIMIT $5
-  FOR UPDATE OF tr SKIP LOCKED
+  SELECT w.* FROM (${candidate(`
+      AND COALESCE(tr.run_after, '-infinity'::timestamptz) <= NOW()
+      AND ${read === 'sweep' ? 'NOT COALESCE(tr.task_path = ANY($4::text[]), FALSE)' : 'tr.task_path = ANY($4::text[])'}`, '$5', true)}
+  ) w
+  WHERE ${read === 'sweep' ? '' : 'NOT '}$8::boolean
+),${claimRest}`;
+  }
+  return `
+quota AS (
+  -- path: the task path of an undated read, NULL for the dated one.
+  SELECT b.path, count(*)::int AS n FROM (
+    SELECT c.* FROM (
+      SELECT p.path, u.priority, u.enqueued_at
+      FROM unnest($4::text[]) p(path) CROSS JOIN LATERAL (${candidate(undated('p.path'), '$5', false)}
+      ) u
+      UNION ALL
+      SELECT NULL, d.priority, d.enqueued_at FROM (${candidate(dueDated, '$5', false)}
+      ) d
+    ) c
+    WHERE NOT $8::boolean
+    ORDER BY ${order('c')}
+    LIMIT $5
+  ) b
+  GROUP BY b.path
 ),
+locked AS MATERIALIZED (
+  SELECT u.* FROM unnest($4::text[]) p(path) CROSS JOIN LATERAL (${candidate(undated('p.path'), quotaOf('q.path = p.path'), true)}
+  ) u
+  UNION ALL
+  SELECT d.* FROM (${candidate(dueDated, quotaOf('q.path IS NULL'), true)}
+  ) d
+),${claimRest}`;
+}
+
+/** The CTEs after `locked`: the in-batch limits, the rate-limit tokens, and the claim's UPDATE. */
+const claimRest = `
 limited AS (
   -- Upstream's rate-limit key: the first existing row of task:<path>, queue:<queue>, global; a
   -- row with rate or burst <= 0 means unlimited. Skipped outright while no limit is active.
@@ -110,4 +171,3 @@ claimed AS (
     t.timeout_seconds, t.spec_json::text AS spec_text, t.enqueued_at, t.cancel_requested
 )
 `;
-}

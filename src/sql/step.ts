@@ -14,9 +14,11 @@ import { COMPLETE_OUTCOMES_CTES } from './completeOutcomes.ts';
  *  $3 queue to claim from, $4 task paths this drain can run, $5 how many to claim,
  *  $6 lease seconds, $7 the reproq_workers row to upsert (JSON) or NULL,
  *  $8 sweep: when true, claim only rows whose task_path is NOT among $4 (to fail unknown tasks).
+ *     Built with `sweep`, the statement claims only when $8 is true; without, only when false.
  *
  * The halves live in completeOutcomes.ts and claimBatch.ts. With the default aging factor the
- * claim reads idx_task_runs_claim_rank instead of sorting the queue.
+ * claim reads each task path's rows in claim order from idx_task_runs_claim_path instead of
+ * sorting the queue; with aging off it walks upstream's idx_task_runs_claim.
  *
  * Result: one row per claimed task (plain columns, no JSON re-encoding); the first row carries the
  * `completed` [id, action] pairs (a single row of NULLs but the step columns when nothing was
@@ -26,11 +28,11 @@ import { COMPLETE_OUTCOMES_CTES } from './completeOutcomes.ts';
  *  - `rate_wait_s`: seconds until a rate-limit bucket that held candidates back has a token
  *    (NULL when no rate limit held anything back).
  */
-export function stepSql(agingFactor: number): string {
-  const order =
+export function stepSql(agingFactor: number, sweep = false): string {
+  const order = (a: string) =>
     agingFactor > 0
-      ? `reproq_claim_rank(tr.priority, tr.enqueued_at, ${formatFactor(agingFactor)}) DESC`
-      : 'tr.priority DESC, tr.enqueued_at ASC';
+      ? `reproq_claim_rank(${a}.priority, ${a}.enqueued_at, ${formatFactor(agingFactor)}) DESC`
+      : `${a}.priority DESC, ${a}.enqueued_at ASC`;
   return `
 WITH RECURSIVE ${COMPLETE_OUTCOMES_CTES},
 worker AS (
@@ -57,7 +59,7 @@ refreshed AS (
                         FOR UPDATE OF x SKIP LOCKED)
   RETURNING 1
 ),
-${claimBatchCtes(order)}
+${claimBatchCtes(order, sweep ? 'sweep' : agingFactor > 0 ? 'paths' : 'walk')}
 SELECT CASE WHEN row_number() OVER () = 1 THEN r.completed END AS completed, r.released, r.rate_wait_s, c.*
 FROM (
   SELECT
