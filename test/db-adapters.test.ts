@@ -130,6 +130,26 @@ describe.each(DRIVERS)('%s adapter', (driver) => {
   });
 });
 
+describe('pg adapter planner settings', () => {
+  const settings = async (preparedStatements: boolean) => {
+    const db = pgDb({ connectionString: url, max: 1, preparedStatements });
+    try {
+      const r = await db.query<{ plan: string; jit: string }>(`select current_setting('plan_cache_mode') as plan, current_setting('jit') as jit`);
+      return r.rows[0];
+    } finally {
+      await db.close();
+    }
+  };
+
+  it('with named statements, its own pool plans them once (generic plans) and never JIT-compiles', async () => {
+    expect(await settings(true)).toEqual({ plan: 'force_generic_plan', jit: 'off' });
+  });
+
+  it('without them (behind a transaction-mode pooler) it sets nothing on the session', async () => {
+    expect((await settings(false))?.plan).toBe('auto');
+  });
+});
+
 describe('pg adapter on a caller-owned Pool', () => {
   it('applies the shared row parsing and leaves the Pool open on close()', async () => {
     const pool = new pg.Pool({ connectionString: url, max: 1 });
