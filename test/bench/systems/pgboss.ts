@@ -1,7 +1,7 @@
 /** pg-boss 10.4: `insert` to fill, `fetch` + `complete` loops to drain, as its serverless docs show. */
 import PgBoss from 'pg-boss';
 import { counted } from '../roundTrips.ts';
-import { type DrainRun, expectAll, withTimeout } from './types.ts';
+import { type DrainRun, expectAll, runTimeoutMs, withTimeout } from './types.ts';
 
 const QUEUE = 'bench';
 const CHUNK = 1000;
@@ -51,7 +51,7 @@ export async function runPgBoss(url: string, queued: number, o: PgBossOptions): 
     };
     const started = performance.now();
     const { value, roundTrips } = await counted(() =>
-      withTimeout('pg-boss', Promise.all(Array.from({ length: o.concurrency }, loop))),
+      withTimeout('pg-boss', Promise.all(Array.from({ length: o.concurrency }, loop)), runTimeoutMs(queued)),
     );
     const ms = performance.now() - started;
     const tasks = value.reduce((a, b) => a + b, 0);

@@ -12,6 +12,11 @@ export interface DrainRun {
 /** Bounds every drain: a system that stalls fails the run instead of hanging the harness. */
 export const RUN_TIMEOUT_MS = 300_000;
 
+/** For a run of `queued` tasks: at least 5 ms per task, so a slow peer at 200k (pg-boss sorts every waiting job per fetch) is measured, not cut off. */
+export function runTimeoutMs(queued: number): number {
+  return Math.max(RUN_TIMEOUT_MS, queued * 5);
+}
+
 export async function withTimeout<T>(what: string, promise: Promise<T>, ms = RUN_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
