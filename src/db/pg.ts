@@ -42,10 +42,10 @@ function statements(send: Send, prepared: boolean): Pick<Db, 'query' | 'exec'> {
  * task paths), so each step paid 3-8 ms of planning; forcing the generic plan measured +16% drain
  * throughput. Its estimate grows with the queue, and past `jit_above_cost` PostgreSQL would
  * JIT-compile it on every call (hundreds of ms), so JIT goes off too: these statements gain nothing
- * from it. Sent as the connection's first query (pg queues it ahead of any other), not as a startup
- * option, which PgBouncer refuses.
+ * from it. Sent as the connection's first query, not as a startup option, which PgBouncer refuses.
  */
 const PLAN_SETTINGS = 'SET plan_cache_mode = force_generic_plan; SET jit = off';
+const noop = () => {};
 
 export interface PgDbOptions {
   /**
@@ -78,11 +78,18 @@ export function pgDb(config: PgDbConfig | pg.Pool, options: PgDbOptions = {}): D
   const prepared = owned
     ? usePreparedStatements(config.preparedStatements, config.connectionString)
     : usePreparedStatements(options.preparedStatements, config.options.connectionString ?? '');
-  const pool = config instanceof pg.Pool ? config : new pg.Pool({ connectionString: config.connectionString, max: config.max });
+  const pool =
+    config instanceof pg.Pool
+      ? config
+      : new pg.Pool({
+          connectionString: config.connectionString,
+          max: config.max,
+          // Awaited before the connection serves its first query; a server that refuses a setting still serves.
+          onConnect: prepared ? (client) => client.query(PLAN_SETTINGS).then(noop, noop) : undefined,
+        });
   // An idle client whose server connection drops emits 'error' on the pool; pg discards that
   // client, and without a listener Node would crash the process.
   if (owned) pool.on('error', () => {});
-  if (owned && prepared) pool.on('connect', (client) => void client.query(PLAN_SETTINGS).catch(() => {}));
   let closing: Promise<void> | undefined;
 
   return {
