@@ -323,16 +323,23 @@ export const LIGHT_INDEXES: Readonly<Record<string, string>> = {
  * or `other` (one is missing, invalid or defined otherwise).
  */
 export async function installedIndexSet(db: Db): Promise<IndexSet | 'mixed' | 'other'> {
-  const names = Object.keys(LIGHT_INDEXES);
-  const r = await db.query<{ name: string; def: string }>(
-    `SELECT ic.relname AS name, pg_get_indexdef(i.indexrelid) AS def
+  const r = await db.query<{ name: string; valid: boolean; def: string }>(
+    `SELECT ic.relname AS name, i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS def
        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-      WHERE i.indrelid = to_regclass('task_runs') AND i.indisvalid AND ic.relname = ANY($1::text[])`,
-    [names],
+      WHERE i.indrelid = to_regclass('task_runs') AND ic.relname = ANY($1::text[])`,
+    [Object.keys(LIGHT_INDEXES)],
   );
-  const defs = new Map(r.rows.map((row) => [row.name, normaliseIndexDef(row.def)]));
+  return indexSetOf(new Map(r.rows.map((row) => [row.name, row])));
+}
+
+/** installedIndexSet's verdict from the catalog rows (pg_get_indexdef and indisvalid) of task_runs' indexes, by name. */
+function indexSetOf(indexes: ReadonlyMap<string, { valid: boolean; def: string }>): IndexSet | 'mixed' | 'other' {
   const kinds = new Set(
-    names.map((n) => (defs.get(n) === EXPECTED_INDEXES[n] ? 'upstream' : defs.get(n) === LIGHT_INDEXES[n] ? 'light' : 'other')),
+    Object.keys(LIGHT_INDEXES).map((n) => {
+      const have = indexes.get(n);
+      const def = have?.valid ? normaliseIndexDef(have.def) : undefined;
+      return def === EXPECTED_INDEXES[n] ? 'upstream' : def === LIGHT_INDEXES[n] ? 'light' : 'other';
+    }),
   );
   if (kinds.has('other')) return 'other';
   return kinds.size === 1 ? ([...kinds][0] as IndexSet) : 'mixed';
@@ -889,7 +896,7 @@ export async function checkSchema(db: Db): Promise<SchemaReport> {
       fix: constraintFix,
     },
     extras: { claimRankFunction: x.fn, claimRankIndex: x.idx, claimKeysFunction: x.keys, runningWorkflowsIndex: x.running, unknownStatusIndex: x.unknown_status },
-    indexSet: await installedIndexSet(db),
+    indexSet: indexSetOf(indexes),
     issues,
   };
 }
