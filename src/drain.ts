@@ -134,11 +134,8 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
     let claimed: ClaimedRow[];
     try {
       const params = [JSON.stringify(pending), workerId, target.queue, paths, want, opts.leaseSeconds, register, target.sweep];
-      const send = () =>
-        target.sweep
-          ? deps.db.query<StepRow>(sweepSql, params, { name: `${stepName}_sweep` })
-          : deps.db.query<StepRow>(sql, params, { name: stepName });
-      const res = await sendStep(send, summary, log);
+      const [text, name] = target.sweep ? [sweepSql, `${stepName}_sweep`] : [sql, stepName];
+      const res = await sendStep(() => deps.db.query<StepRow>(text, params, { name }), summary, log);
       first = res.rows[0]!;
       tally(summary, pending, first.completed);
       claimed = res.rows.filter((r): r is StepRow & ClaimedRow => r.result_id !== null);
