@@ -7,14 +7,9 @@ import type { Logger } from './logger.ts';
 import { collectMetrics, renderPrometheus, renderStats, type MetricsSnapshot } from './metrics/index.ts';
 import { reclaim } from './reclaim.ts';
 import type { TaskRegistry } from './tasks/registry.ts';
+import type { JobName } from './job-names.ts';
 
-/**
- * The jobs a platform schedule or an HTTP call can trigger, each one config → core call. The HTTP
- * routes and every scheduled entry point (Cloudflare cron, EventBridge, Vercel cron) go through
- * here, so a cron trigger and `POST /drain` run the same thing under the same caps.
- */
-export const JOB_NAMES = ['drain', 'beat', 'reclaim'] as const;
-export type JobName = (typeof JOB_NAMES)[number];
+export { JOB_NAMES, type JobName } from './job-names.ts';
 
 /**
  * The maintenance half of the core (beat tick, reclaim, metrics) as the app and the entry points
@@ -97,6 +92,11 @@ export function runDrain(deps: JobDeps, req: DrainRequest = {}): Promise<DrainSu
   );
 }
 
+/**
+ * One job, config → core call. The HTTP routes and every scheduled entry point (Cloudflare cron,
+ * EventBridge, Vercel cron) go through here, so a cron trigger and `POST /drain` run the same thing
+ * under the same caps.
+ */
 export async function runJob(job: JobName, deps: JobDeps, req: DrainRequest & ReclaimRequest = {}): Promise<JobResult> {
   switch (job) {
     case 'drain':

@@ -18,12 +18,12 @@ import { TOKEN, bearer } from './support/http.ts';
 let tdb: TestDatabase;
 let db: Db;
 let script: string;
+let withDashboard: string;
 
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = pgDb({ connectionString: tdb.url });
+/** Bundled as wrangler would (browser platform, workerd conditions). */
+async function bundle(entry: string): Promise<string> {
   const out = await build({
-    entryPoints: ['test/fixtures/cloudflare-worker.ts'],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     write: false,
@@ -32,7 +32,13 @@ beforeAll(async () => {
     conditions: ['workerd', 'worker', 'browser'],
     target: 'es2022',
   });
-  script = out.outputFiles[0]!.text;
+  return out.outputFiles[0]!.text;
+}
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  db = pgDb({ connectionString: tdb.url });
+  [script, withDashboard] = await Promise.all([bundle('test/fixtures/cloudflare-worker.ts'), bundle('test/fixtures/cloudflare-worker-dashboard.ts')]);
 });
 afterAll(async () => {
   await db?.close();
@@ -42,10 +48,10 @@ beforeEach(async () => {
   await db.query('TRUNCATE task_runs, reproq_workers, periodic_tasks RESTART IDENTITY');
 });
 
-async function worker(bindings: Record<string, unknown> = {}) {
+async function worker(bindings: Record<string, unknown> = {}, source = script) {
   const mf = new Miniflare({
     modules: true,
-    script,
+    script: source,
     compatibilityDate: '2026-04-01',
     cf: false,
     bindings: {
@@ -74,6 +80,20 @@ describe('Cloudflare Worker in workerd', () => {
       // The OpenAPI document is built inside workerd too, without credentials.
       const doc = await mf.dispatchFetch('http://worker/openapi.json');
       expect([doc.status, ((await doc.json()) as { openapi: string }).openapi]).toEqual([200, '3.1.0']);
+      // The dashboard is opt-in on Workers.
+      expect((await mf.dispatchFetch('http://worker/dashboard', { headers: bearer(TOKEN) })).status).toBe(404);
+    } finally {
+      await mf.dispose();
+    }
+  });
+
+  it('serves the dashboard when the Worker is given it', async () => {
+    const mf = await worker({}, withDashboard);
+    try {
+      const page = await mf.dispatchFetch('http://worker/dashboard', { headers: bearer(TOKEN) });
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(await page.text()).toContain('Queues');
     } finally {
       await mf.dispose();
     }

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { dashboard } from '../src/dashboard/routes.tsx';
 import { createApp } from '../src/http/app.ts';
 import { pgDb } from '../src/db/pg.ts';
 import { Sessions, SESSION_SECONDS } from '../src/dashboard/session.ts';
@@ -13,7 +14,7 @@ const t = useTestDb('pg', 'task_runs, periodic_tasks, reproq_workers, reproq_que
 const ORIGIN = 'http://localhost';
 
 function app(env: Record<string, string> = {}) {
-  return createApp({ config: httpConfig(env), registry: testRegistry(), db: t.db, logger: silentLogger });
+  return createApp({ config: httpConfig(env), registry: testRegistry(), db: t.db, logger: silentLogger, dashboard });
 }
 
 type App = ReturnType<typeof app>;
@@ -143,13 +144,14 @@ describe('dashboard auth', () => {
       registry: testRegistry(),
       db: t.db,
       logger: silentLogger,
+      dashboard,
     });
     expect((await open.request('/dashboard')).status).toBe(200);
     expect((await open.request('/dashboard/login')).status).toBe(303);
     expect((await post(open, '/dashboard/queues/default/pause', {}, { origin: 'http://evil.example' })).status).toBe(403);
     expect((await post(open, '/dashboard/queues/default/pause', {}, { origin: ORIGIN })).status).toBe(303);
 
-    const closed = createApp({ config: httpConfig({ REPROQ_AUTH_TOKEN: '' }), registry: testRegistry(), db: t.db, logger: silentLogger });
+    const closed = createApp({ config: httpConfig({ REPROQ_AUTH_TOKEN: '' }), registry: testRegistry(), db: t.db, logger: silentLogger, dashboard });
     expect((await closed.request('/dashboard')).headers.get('location')).toBe('/dashboard/login');
     const login = await closed.request('/dashboard/login');
     expect(login.status).toBe(503);
@@ -184,7 +186,7 @@ describe('dashboard responses', () => {
   it('answers a database outage with 503 and Retry-After, and a missing table with a 500 that says to migrate', async () => {
     const down = pgDb({ connectionString: 'postgres://postgres:postgres@127.0.0.1:1/none' });
     try {
-      const outage = await createApp({ config: httpConfig(), registry: testRegistry(), db: down, logger: silentLogger }).request(
+      const outage = await createApp({ config: httpConfig(), registry: testRegistry(), db: down, logger: silentLogger, dashboard }).request(
         '/dashboard/workers',
         {
           headers: bearer(TOKEN),

@@ -10,11 +10,13 @@
  */
 import { getConnInfo } from 'hono/cloudflare-workers';
 import * as z from 'zod/mini';
-import { configFromEnv, effectiveDsn, type Config } from '../src/config.ts';
-import { neonPoolDb } from '../src/db/neon.ts';
+import type { Config } from '../src/config.ts';
+import type { dashboard as Dashboard } from '../src/dashboard/routes.tsx';
+import type { Db } from '../src/db/types.ts';
 import { ConfigError } from '../src/errors.ts';
-import { createApp } from '../src/http/app.ts';
-import { JOB_NAMES, runJob, type JobName, type Ops } from '../src/jobs.ts';
+import type { createApp } from '../src/http/app.ts';
+import type { Ops } from '../src/jobs.ts';
+import { JOB_NAMES, type JobName } from '../src/job-names.ts';
 import { consoleLogger, type Logger } from '../src/logger.ts';
 import type { TaskRegistry } from '../src/tasks/registry.ts';
 
@@ -44,6 +46,11 @@ export interface CloudflareWorkerOptions {
   logger?: Logger;
   /** The Worker's wall-clock budget per event; see CLOUDFLARE_BUDGET_MS. */
   budgetMs?: number;
+  /**
+   * The operator's dashboard (`import { dashboard } from 'reproq-edge/dashboard'`), served at
+   * `<route_prefix>/dashboard` when given. Left out by default: its pages are ~22 KiB gzip of the bundle.
+   */
+  dashboard?: typeof Dashboard;
 }
 
 const job = z.enum(JOB_NAMES);
@@ -57,9 +64,9 @@ export const DEFAULT_CRONS: Record<string, JobName[]> = { '* * * * *': ['beat', 
 
 interface Isolate {
   config: Config;
-  dsn: string;
   crons: Record<string, JobName[]>;
-  app: ReturnType<typeof createApp>;
+  /** A pool for one event: workerd does not let I/O objects outlive the event that opened them. */
+  openDb(wsProxy: string | undefined): Db;
 }
 
 export function createCloudflareWorker(registry: TaskRegistry, options: CloudflareWorkerOptions = {}) {
@@ -67,44 +74,56 @@ export function createCloudflareWorker(registry: TaskRegistry, options: Cloudfla
   const budgetMs = options.budgetMs ?? CLOUDFLARE_BUDGET_MS;
   // Bindings arrive with the first event, and are the same for every event of the isolate.
   let isolate: Isolate | undefined;
+  let app: Promise<ReturnType<typeof createApp>> | undefined;
 
-  const init = (env: CloudflareEnv): Isolate => {
+  // The core is imported on the first event that needs it, not at startup: a bundler keeps it in
+  // the bundle but evaluates it only then, so the isolate starts with this module and the tasks, a
+  // cron event never builds the HTTP app, and a request never loads the jobs it does not run.
+  const init = async (env: CloudflareEnv): Promise<Isolate> => {
     if (isolate) return isolate;
+    const [{ configFromEnv, effectiveDsn }, { neonPoolDb }] = await Promise.all([import('../src/config.ts'), import('../src/db/neon.ts')]);
     const config = configFromEnv(env);
     const dsn = effectiveDsn(config);
     const crons = parseCrons(env.REPROQ_CRONS, options.crons);
-    const app = createApp({
-      config,
-      registry,
-      ops: options.ops,
-      logger: log,
-      connInfo: getConnInfo,
-      connect: (c) => neonPoolDb({ connectionString: dsn, wsProxy: (c.env as CloudflareEnv).WS_PROXY, preparedStatements: config.prepared_statements }),
-      platformBudgetMs: () => budgetMs,
-    });
-    return (isolate = { config, dsn, crons, app });
+    const openDb = (wsProxy: string | undefined) => neonPoolDb({ connectionString: dsn, wsProxy, preparedStatements: config.prepared_statements });
+    return (isolate = { config, crons, openDb });
   };
+
+  const appOf = (iso: Isolate) =>
+    (app ??= import('../src/http/app.ts').then(({ createApp }) =>
+      createApp({
+        config: iso.config,
+        registry,
+        ops: options.ops,
+        logger: log,
+        connInfo: getConnInfo,
+        connect: (c) => iso.openDb((c.env as CloudflareEnv).WS_PROXY),
+        platformBudgetMs: () => budgetMs,
+        dashboard: options.dashboard,
+      }),
+    ));
 
   return {
     async fetch(request: Request, env: CloudflareEnv, ctx: ExecutionContext): Promise<Response> {
-      let app: Isolate['app'];
+      let iso: Isolate;
       try {
-        app = init(env).app;
+        iso = await init(env);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         log.error('bad configuration', { error: err.message });
         return Response.json({ error: { code: 'misconfigured', message: err.message, field: err.variable } }, { status: 500 });
       }
-      return app.fetch(request, env, ctx);
+      return (await appOf(iso)).fetch(request, env, ctx);
     },
 
     /** Runs the job(s) mapped to the cron that fired, in order, inside one budget. */
     async scheduled(controller: ScheduledController, env: CloudflareEnv, ctx: ExecutionContext): Promise<void> {
-      const { config, dsn, crons } = init(env);
+      const started = Date.now();
+      const { config, crons, openDb } = await init(env);
       const jobs = crons[controller.cron];
       if (!jobs) throw new ConfigError('REPROQ_CRONS', `no job is mapped to the cron "${controller.cron}" (mapped: ${Object.keys(crons).join(', ')})`);
-      const started = Date.now();
-      const db = neonPoolDb({ connectionString: dsn, wsProxy: env.WS_PROXY, preparedStatements: config.prepared_statements });
+      const { runJob } = await import('../src/jobs.ts');
+      const db = openDb(env.WS_PROXY);
       try {
         for (const name of jobs) {
           const result = await runJob(name, {

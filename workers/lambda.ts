@@ -12,6 +12,7 @@ import { configFromEnv, effectiveDsn } from '../src/config.ts';
 import { pgDb } from '../src/db/pg.ts';
 import type { Db } from '../src/db/types.ts';
 import { ConfigError, ValidationError } from '../src/errors.ts';
+import { dashboard } from '../src/dashboard/routes.tsx';
 import { createApp } from '../src/http/app.ts';
 import { beatRequestSchema, drainRequestSchema, ReclaimRequestSchema } from '../src/http/schemas.ts';
 import { JOB_NAMES, runJob, type JobName, type JobResult, type Ops } from '../src/jobs.ts';
@@ -70,6 +71,7 @@ export function createLambdaHandler(registry: TaskRegistry, options: LambdaOptio
       logger: log,
       connInfo: getConnInfo,
       platformBudgetMs: (c) => Math.min(remaining(c.env.lambdaContext as LambdaContext), HTTP_API_TIMEOUT_MS - LAMBDA_MARGIN_MS),
+      dashboard,
     }),
   );
 

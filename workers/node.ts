@@ -13,6 +13,7 @@ import type { Config } from '../src/config.ts';
 import { describeError } from '../src/db/errors.ts';
 import type { Db } from '../src/db/types.ts';
 import { ConfigError } from '../src/errors.ts';
+import { dashboard } from '../src/dashboard/routes.tsx';
 import { createApp } from '../src/http/app.ts';
 import type { Ops } from '../src/jobs.ts';
 import type { Logger } from '../src/logger.ts';
@@ -98,6 +99,7 @@ export async function startNodeServer(opts: NodeServerOptions): Promise<NodeServ
     logger: opts.logger,
     connInfo: getConnInfo,
     only: opts.only,
+    dashboard,
   });
   let server: ReturnType<typeof serve>;
   const info = await new Promise<AddressInfo>((resolve, reject) => {

@@ -14,6 +14,7 @@ import { getConnInfo } from 'hono/vercel';
 import { configFromEnv, effectiveDsn } from '../src/config.ts';
 import { pgDb } from '../src/db/pg.ts';
 import type { Db } from '../src/db/types.ts';
+import { dashboard } from '../src/dashboard/routes.tsx';
 import { createApp } from '../src/http/app.ts';
 import { JOB_NAMES, type Ops } from '../src/jobs.ts';
 import { consoleLogger, type Logger } from '../src/logger.ts';
@@ -57,6 +58,7 @@ export function createVercelHandlers(registry: TaskRegistry, options: VercelOpti
     logger: options.logger ?? consoleLogger({ runtime: 'vercel' }),
     connInfo: getConnInfo,
     platformBudgetMs: () => budgetMs,
+    dashboard,
   });
   const jobPaths = new Set(JOB_NAMES.map((j) => `${config.http.route_prefix}/${j}`));
 

@@ -4,7 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
 import type { ZodMiniType } from 'zod/mini';
 import type { Config } from '../config.ts';
-import { dashboard } from '../dashboard/routes.tsx';
+import type { dashboard as Dashboard } from '../dashboard/routes.tsx';
 import { describeError } from '../db/errors.ts';
 import type { Db } from '../db/types.ts';
 import { enqueueMany, type EnqueueInput, type EnqueueResult } from '../enqueue.ts';
@@ -47,6 +47,12 @@ export interface AppOptions {
   limiter?: AuthFailureLimiter;
   /** `metrics`: only /metrics, /stats and /healthz (a worker's metrics listener). Default: every route. */
   only?: 'metrics';
+  /**
+   * The operator's dashboard, mounted at `<route_prefix>/dashboard` when given: pass `dashboard`
+   * from `reproq-edge/dashboard`. Optional so that an app which does not serve it (a Worker
+   * watching its bundle size) does not carry its pages.
+   */
+  dashboard?: typeof Dashboard;
 }
 
 type Env = { Variables: { reproqDb: Promise<Db> } };
@@ -179,7 +185,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
 
   mountTaskRoutes(routes, { operator, limitBody, requireJson, dbOf, routePrefix: config.http.route_prefix });
 
-  routes.route('/dashboard', dashboard({ auth, db: dbOf }));
+  if (opts.dashboard) routes.route('/dashboard', opts.dashboard({ auth, db: dbOf }));
 
   return app;
 }
