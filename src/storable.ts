@@ -27,55 +27,60 @@ function textIssue(s: string): string | null {
 }
 
 /**
- * The first value of `root` that is not storable plain JSON, depth first, or null. Walked with an
- * explicit stack, so a value nested 100,000 deep is refused without exhausting the JS stack.
+ * The first value of `value` that is not storable plain JSON, depth first, or null. The path is
+ * built only on the way out of a refusal (every enqueue checks its args, kwargs and metadata), and
+ * the recursion stops at MAX_JSON_DEPTH, so a value nested 100,000 deep is refused without
+ * exhausting the JS stack.
  */
-function jsonIssue(root: unknown): JsonIssue | null {
-  const stack: { value: unknown; path: (string | number)[] }[] = [{ value: root, path: [] }];
-  while (stack.length > 0) {
-    const { value, path } = stack.pop()!;
-    const fail = (message: string, at = path): JsonIssue => ({ path: at, message });
-    switch (typeof value) {
-      case 'string': {
-        const why = textIssue(value);
-        if (why) return fail(why);
-        continue;
-      }
-      case 'boolean':
-        continue;
-      case 'number':
-        if (!Number.isFinite(value)) return fail('NaN and Infinity are not JSON');
-        if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
-          return fail(`integer ${value} is beyond 2^53 and may already be rounded; send it as a string`);
-        }
-        continue;
-      case 'object': {
-        if (value === null) continue;
-        if (path.length >= MAX_JSON_DEPTH) return fail(`nested deeper than ${MAX_JSON_DEPTH} levels`);
-        const children: { value: unknown; path: (string | number)[] }[] = [];
-        if (Array.isArray(value)) {
-          for (let i = 0; i < value.length; i++) children.push({ value: value[i], path: [...path, i] });
-        } else {
-          const proto: unknown = Object.getPrototypeOf(value);
-          if (proto !== Object.prototype && proto !== null) {
-            const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-            return fail(`a ${typeof name === 'string' ? name : 'non-plain object'} is not plain JSON`);
-          }
-          for (const [key, child] of Object.entries(value)) {
-            const why = textIssue(key);
-            if (why) return fail(`key ${why}`, [...path, key]);
-            children.push({ value: child, path: [...path, key] });
-          }
-        }
-        // Reversed, so the first offending value in document order is the one reported.
-        for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
-        continue;
-      }
-      default:
-        return fail(`a ${typeof value} is not JSON`);
+function jsonIssue(value: unknown, depth = 0): JsonIssue | null {
+  switch (typeof value) {
+    case 'string': {
+      const why = textIssue(value);
+      return why ? { path: [], message: why } : null;
     }
+    case 'boolean':
+      return null;
+    case 'number':
+      if (!Number.isFinite(value)) return { path: [], message: 'NaN and Infinity are not JSON' };
+      if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+        return { path: [], message: `integer ${value} is beyond 2^53 and may already be rounded; send it as a string` };
+      }
+      return null;
+    case 'object': {
+      if (value === null) return null;
+      if (depth >= MAX_JSON_DEPTH) return { path: [], message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const issue = jsonIssue(value[i], depth + 1);
+          if (issue) return within(i, issue);
+        }
+        return null;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+        return { path: [], message: `a ${typeof name === 'string' ? name : 'non-plain object'} is not plain JSON` };
+      }
+      // Every key before any value, as a refused key is reported before the values beside it.
+      const keys = Object.keys(value);
+      for (const key of keys) {
+        const why = textIssue(key);
+        if (why) return { path: [key], message: `key ${why}` };
+      }
+      for (const key of keys) {
+        const issue = jsonIssue((value as Record<string, unknown>)[key], depth + 1);
+        if (issue) return within(key, issue);
+      }
+      return null;
+    }
+    default:
+      return { path: [], message: `a ${typeof value} is not JSON` };
   }
-  return null;
+}
+
+function within(key: string | number, issue: JsonIssue): JsonIssue {
+  issue.path.unshift(key);
+  return issue;
 }
 
 /** Adds an issue the way a zod/mini check or transform reports one (relative to the value). */
