@@ -4,9 +4,8 @@ import { DuplicateActiveTaskError, ValidationError } from './errors.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, INT4_MAX, KEY_MAX_CHARS, MAX_ATTEMPTS_MAX, PRIORITY_MAX, PRIORITY_MIN, QUEUE_NAME_MAX_CHARS, TASK_PATH_MAX_CHARS } from './limits.ts';
 import { readLossless } from './drain/spec-input.ts';
 import { enqueueBatch } from './sql/enqueueBatch.ts';
-import { buildSpec } from './spec/build.ts';
-import { canonicalJson } from './spec/canonical.ts';
-import { sha256HexOfBytes } from './spec/hash.ts';
+import { specJson } from './spec/build.ts';
+import { sha256HexOfBytes, transientUtf8 } from './spec/hash.ts';
 import { boundedInt, InstantSchema, JsonArraySchema, JsonObjectSchema, OffsetSecondsSchema, RunAfterSchema, storable } from './storable.ts';
 import { checkTaskInput } from './tasks/input.ts';
 import type { TaskRegistry } from './tasks/registry.ts';
@@ -139,15 +138,11 @@ function result(row: PreparedRow, resultId: number, deduplicated: boolean): Enqu
   return r;
 }
 
-const utf8 = new TextEncoder();
-
 function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes: number, bulk: boolean, registry?: TaskRegistry): PreparedRow {
-  // In a bulk call the field names its item: `[3].kwargs.to`.
-  const label = (field: string) => (bulk ? `[${idx}].${field}` : field);
   const parsed = EnqueueInputSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ValidationError(label(issue.path.map(String).join('.') || 'input'), issue.message);
+    throw new ValidationError(label(issue.path.map(String).join('.') || 'input', idx, bulk), issue.message);
   }
   const v = parsed.data;
   const def = registry?.get(v.taskPath);
@@ -155,44 +150,46 @@ function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes: numbe
     // A lossless task's schemas see what its handler will: the arguments read back with LosslessNumbers.
     const seen = def.numbers === 'lossless' ? readLossless({ args: v.args, kwargs: v.kwargs }) : v;
     const checked = checkTaskInput(def, seen.args, seen.kwargs);
-    if (!checked.ok) throw new ValidationError(label(checked.field), checked.message);
+    if (!checked.ok) throw new ValidationError(label(checked.field, idx, bulk), checked.message);
   }
   const runAfter =
     v.runAfter == null ? null : v.runAfter instanceof Date ? v.runAfter : new Date(now.getTime() + v.runAfter.delaySeconds * 1000);
   const expiresAt = v.expiresAt ?? (v.expiresInSeconds ? new Date(now.getTime() + v.expiresInSeconds * 1000) : null);
-  const spec = buildSpec({
-    taskPath: v.taskPath,
-    args: v.args,
-    kwargs: v.kwargs,
-    takesContext: v.takesContext,
-    queueName: v.queue,
-    priority: v.priority,
-    lockKey: v.lockKey,
-    concurrencyKey: v.concurrencyKey,
-    concurrencyLimit: v.concurrencyLimit,
-    runAfter,
-    timeoutSeconds: v.timeoutSeconds,
-    maxAttempts: v.maxAttempts,
-    codeRef: v.codeRef ?? null,
-    pipLockHash: v.pipLockHash ?? null,
-  });
   let canonical: string;
   try {
-    canonical = canonicalJson(spec);
+    canonical = specJson({
+      taskPath: v.taskPath,
+      args: v.args,
+      kwargs: v.kwargs,
+      takesContext: v.takesContext,
+      queueName: v.queue,
+      priority: v.priority,
+      lockKey: v.lockKey,
+      concurrencyKey: v.concurrencyKey,
+      concurrencyLimit: v.concurrencyLimit,
+      runAfter,
+      timeoutSeconds: v.timeoutSeconds,
+      maxAttempts: v.maxAttempts,
+      codeRef: v.codeRef ?? null,
+      pipLockHash: v.pipLockHash ?? null,
+    });
   } catch (err) {
-    if (err instanceof ValidationError) throw new ValidationError(label(err.field), err.message.slice(err.field.length + 2));
+    if (err instanceof ValidationError) throw new ValidationError(label(err.field, idx, bulk), err.message.slice(err.field.length + 2));
     throw err;
   }
   // The canonical text is the spec_json sent (jsonb keeps the values, not the bytes) and the hashed bytes.
-  const bytes = utf8.encode(canonical);
-  checkSize(label('args'), bytes.byteLength, maxBytes);
+  const bytes = transientUtf8(canonical);
+  if (bytes.byteLength > maxBytes) throw tooLarge(label('args', idx, bulk), bytes.byteLength, maxBytes);
   const specHash = sha256HexOfBytes(bytes);
   let json = `{"h":"${specHash}","s":${canonical}`;
   if (expiresAt) json += `,"e":"${expiresAt.toISOString()}"`;
   for (const _ in v.metadata) {
     const metadata = JSON.stringify(v.metadata);
     // UTF-8 takes at most 3 bytes per UTF-16 unit, so only a long text needs encoding to be measured.
-    if (metadata.length * 3 > maxBytes) checkSize(label('metadata'), utf8.encode(metadata).byteLength, maxBytes);
+    if (metadata.length * 3 > maxBytes) {
+      const size = transientUtf8(metadata).byteLength;
+      if (size > maxBytes) throw tooLarge(label('metadata', idx, bulk), size, maxBytes);
+    }
     json += `,"m":${metadata}`;
     break;
   }
@@ -200,8 +197,13 @@ function prepareRow(input: EnqueueInput, idx: number, now: Date, maxBytes: numbe
   return { specHash, json: `${json}}`, registered: registry ? def !== undefined : undefined };
 }
 
-function checkSize(field: string, bytes: number, maxBytes: number): void {
-  if (bytes > maxBytes) throw new ValidationError(field, `payload is ${bytes} bytes, over the ${maxBytes}-byte limit`);
+/** In a bulk call the field names its item: `[3].kwargs.to`. */
+function label(field: string, idx: number, bulk: boolean): string {
+  return bulk ? `[${idx}].${field}` : field;
+}
+
+function tooLarge(field: string, bytes: number, maxBytes: number): ValidationError {
+  return new ValidationError(field, `payload is ${bytes} bytes, over the ${maxBytes}-byte limit`);
 }
 
 /** 23505 on idx_task_runs_spec_unique can only come from the dedup-off insert. */

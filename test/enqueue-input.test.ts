@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { enqueue, enqueueMany, type EnqueueInput } from '../src/enqueue.ts';
 import { ValidationError } from '../src/errors.ts';
-import { buildSpec } from '../src/spec/build.ts';
-import { specHash } from '../src/spec/hash.ts';
+import { specJson } from '../src/spec/build.ts';
+import { sha256Hex } from '../src/spec/hash.ts';
 import { MAX_JSON_DEPTH, parseInstant } from '../src/storable.ts';
 import { useTestDb } from './support/db.ts';
 import { row } from './support/queue.ts';
@@ -141,7 +141,7 @@ describe('a string holding a backslash and u0000 is ordinary text', () => {
     expect(stored.spec_json.args).toEqual(input.args);
     expect(stored.spec_json.kwargs).toEqual(input.kwargs);
     // test/spec-hash.test.ts checks this spec's canonical bytes against Python's json.dumps.
-    expect(stored.spec_hash.trim()).toBe(await specHash(buildSpec(input)));
+    expect(stored.spec_hash.trim()).toBe(await sha256Hex(specJson(input)));
     expect(r.specHash).toBe(stored.spec_hash.trim());
   });
 });

@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '../src/errors.ts';
-import { buildSpec, pythonIsoformat } from '../src/spec/build.ts';
+import { pythonIsoformat, specJson, type SpecInput } from '../src/spec/build.ts';
 import { canonicalJson, CanonicalJsonError, PyFloat, type CanonicalValue } from '../src/spec/canonical.ts';
-import { sha256Hex, specHash } from '../src/spec/hash.ts';
+import { sha256Hex, specHash, transientUtf8 } from '../src/spec/hash.ts';
 import {
   goPeriodicSpecBytes,
   goPeriodicSpecHash,
@@ -101,6 +101,17 @@ async function compareWithPython(cases: readonly CanonicalValue[], seed: number)
   }
 }
 
+/**
+ * specJson against Python: its text must be what json.dumps writes of the spec read back (plain
+ * JSON reads back losslessly), and what canonicalJson writes of it.
+ */
+async function compareSpecsWithPython(inputs: readonly SpecInput<CanonicalValue>[], seed: number): Promise<void> {
+  const texts = inputs.map(specJson);
+  const specs = texts.map((text) => JSON.parse(text) as CanonicalValue);
+  await compareWithPython(specs, seed);
+  for (let i = 0; i < texts.length; i++) expect(texts[i]).toBe(canonicalJson(specs[i]!));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generators
 // ---------------------------------------------------------------------------------------------
@@ -164,7 +175,7 @@ const specArb = fc
     codeRef: fc.option(text),
     pipLockHash: fc.option(text),
   })
-  .map((input): CanonicalValue => buildSpec(input));
+  .map((input): SpecInput<CanonicalValue> => input);
 
 const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const sample = <T,>(arb: fc.Arbitrary<T>, n: number, offset: number) => fc.sample(arb, { numRuns: n, seed: seed + offset });
@@ -182,8 +193,8 @@ describe('contract vector (contracts/spec_hash.json)', () => {
     expect(await sha256Hex(fixture)).toBe(fixtureHash);
   });
 
-  it('buildSpec produces the same spec from enqueue-style inputs', async () => {
-    const spec = buildSpec({
+  it('specJson writes the same bytes from enqueue-style inputs', async () => {
+    const text = specJson({
       taskPath: 'contracts.example_task',
       args: [1, { nested: true }],
       kwargs: { amount: '12.34', notes: 'hello', token: '123e4567-e89b-12d3-a456-426614174000' },
@@ -195,8 +206,8 @@ describe('contract vector (contracts/spec_hash.json)', () => {
       codeRef: 'abc123',
       pipLockHash: 'deadbeef',
     });
-    expect(canonicalJson(spec)).toBe(fixture);
-    expect(await specHash(spec)).toBe(fixtureHash);
+    expect(text).toBe(fixture);
+    expect(await sha256Hex(text)).toBe(fixtureHash);
   });
 });
 
@@ -209,8 +220,8 @@ describe('canonicalJson against Python json.dumps (property, one python3 per bat
     await compareWithPython(sample(tree(plainLeaf), 400, 1), seed);
   });
 
-  it('Django v1 specs from buildSpec (200 cases)', async () => {
-    await compareWithPython(sample(specArb, 200, 2), seed);
+  it('Django v1 specs from specJson (200 cases)', async () => {
+    await compareSpecsWithPython(sample(specArb, 200, 2), seed);
   });
 
   it('bigint, PyFloat, non-integral numbers and Dates (300 cases)', async () => {
@@ -230,9 +241,9 @@ describe('canonicalJson against Python json.dumps (property, one python3 per bat
   });
 
   it('a literal backslash followed by u0000 is ordinary text, escaped as Python escapes it', async () => {
-    const spec = buildSpec({ taskPath: 'tasks.echo', args: ['\\u0000', 'C:\\u0000dir'], kwargs: { note: '\\u0000', path: '\\\\u0000' } });
-    expect(canonicalJson(spec)).toContain('"args":["\\\\u0000","C:\\\\u0000dir"]');
-    await compareWithPython([spec], seed);
+    const input = { taskPath: 'tasks.echo', args: ['\\u0000', 'C:\\u0000dir'], kwargs: { note: '\\u0000', path: '\\\\u0000' } };
+    expect(specJson(input)).toContain('"args":["\\\\u0000","C:\\\\u0000dir"]');
+    await compareSpecsWithPython([input], seed);
   });
 
   it('pythonIsoformat matches datetime.isoformat() of aware UTC datetimes', () => {
@@ -356,12 +367,53 @@ describe('refused values', () => {
   });
 });
 
+describe('specJson', () => {
+  it('is canonicalJson of the spec it writes, with every key (1,000 cases, no Python needed)', () => {
+    for (const input of sample(specArb, 1000, 5)) {
+      const text = specJson(input);
+      const spec = JSON.parse(text) as Record<string, CanonicalValue>;
+      expect(text).toBe(canonicalJson(spec));
+      expect(Object.keys(spec)).toHaveLength(13);
+    }
+  });
+
+  it('writes Django\'s defaults', () => {
+    expect(specJson({ taskPath: 't', queueName: '' })).toBe(
+      '{"args":[],"concurrency_key":null,"concurrency_limit":0,"exec":{"max_attempts":3,"timeout_seconds":900},"kwargs":{},' +
+        '"lock_key":null,"priority":0,"provenance":{"code_ref":null,"pip_lock_hash":null},"queue_name":"default",' +
+        '"run_after":null,"takes_context":false,"task_path":"t","v":1}',
+    );
+  });
+
+  const refusals: [string, SpecInput<CanonicalValue>, string][] = [
+    ['a lone surrogate in args', { taskPath: 't', args: ['ok', 'x\ud800'] }, 'args.1'],
+    ['a nested NaN in kwargs', { taskPath: 't', kwargs: { a: [Number.NaN] } }, 'kwargs.a.0'],
+    ['an undefined argument', { taskPath: 't', args: [undefined as unknown as CanonicalValue] }, 'args.0'],
+    ['a lone surrogate in the task path', { taskPath: 't\udc00' }, 'task_path'],
+    ['a lone surrogate in code_ref', { taskPath: 't', codeRef: '\ud800' }, 'provenance.code_ref'],
+    ['a fractional priority', { taskPath: 't', priority: 1.5 }, 'priority'],
+    ['an unsafe max_attempts', { taskPath: 't', maxAttempts: 2 ** 60 }, 'max_attempts'],
+    ['an invalid run_after', { taskPath: 't', runAfter: new Date(Number.NaN) }, 'run_after'],
+  ];
+
+  it.each(refusals)('%s names its key', (_name, input, field) => {
+    // `field` is ValidationError's: the refusal is the caller's, never a TypeError.
+    expect(() => specJson(input)).toThrow(expect.objectContaining({ field }));
+  });
+});
+
 describe('sha256Hex', () => {
   it('matches node:crypto on UTF-8 text and on bytes', async () => {
     for (const s of ['', 'abc', 'é\u{1f600}\u2028', 'x'.repeat(100_000)]) {
       const want = createHash('sha256').update(s, 'utf8').digest('hex');
       expect(await sha256Hex(s)).toBe(want);
       expect(await sha256Hex(new TextEncoder().encode(s))).toBe(want);
+    }
+  });
+
+  it('transientUtf8 gives TextEncoder\'s bytes, for a text short enough to reuse its buffer or not', () => {
+    for (const s of ['', 'abc', 'é\u{1f600}\u2028', 'é'.repeat(16_000), 'é'.repeat(17_000), 'x'.repeat(100_000)]) {
+      expect(Buffer.from(transientUtf8(s)).equals(Buffer.from(new TextEncoder().encode(s)))).toBe(true);
     }
   });
 });

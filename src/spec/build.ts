@@ -1,22 +1,5 @@
 import { ValidationError } from '../errors.ts';
-import { utcDateTimeBase, type CanonicalValue, type JsonValue } from './canonical.ts';
-
-/** reproq-django's v1 spec_json (reproq-django.md §3.1): every key always present. */
-export type DjangoSpecV1<V extends CanonicalValue = JsonValue> = {
-  v: 1;
-  task_path: string;
-  args: V[];
-  kwargs: { [key: string]: V };
-  takes_context: boolean;
-  queue_name: string;
-  priority: number;
-  lock_key: string | null;
-  concurrency_key: string | null;
-  concurrency_limit: number;
-  run_after: string | null;
-  exec: { timeout_seconds: number; max_attempts: number };
-  provenance: { code_ref: string | null; pip_lock_hash: string | null };
-};
+import { canonicalJson, canonicalString, utcDateTimeBase, type CanonicalValue, type JsonValue } from './canonical.ts';
 
 export interface SpecInput<V extends CanonicalValue = JsonValue> {
   taskPath: string;
@@ -36,34 +19,41 @@ export interface SpecInput<V extends CanonicalValue = JsonValue> {
   pipLockHash?: string | null;
 }
 
-/** Builds the spec Django would hash; feed it to canonicalJson/specHash. Defaults are Django's. */
-export function buildSpec(input: SpecInput<JsonValue>): DjangoSpecV1<JsonValue>;
-/** With Date/bigint/PyFloat arguments the result is hashable but not plain JSON: store `canonicalJson(spec)`. */
-export function buildSpec(input: SpecInput<CanonicalValue>): DjangoSpecV1<CanonicalValue>;
-export function buildSpec<V extends CanonicalValue>(input: SpecInput<V>): DjangoSpecV1<V> {
-  // Python writes these with int(): a float here would hash as `3.0` and never match Django.
-  const int = (field: string, n: number) => {
-    if (!Number.isSafeInteger(n)) throw new ValidationError(field, `must be an integer, got ${n}`);
-    return n;
-  };
-  return {
-    v: 1,
-    task_path: input.taskPath,
-    args: [...(input.args ?? [])],
-    kwargs: { ...input.kwargs },
-    takes_context: input.takesContext ?? false,
-    queue_name: input.queueName || 'default',
-    priority: int('priority', input.priority ?? 0),
-    lock_key: input.lockKey ?? null,
-    concurrency_key: input.concurrencyKey ?? null,
-    concurrency_limit: int('concurrency_limit', input.concurrencyLimit ?? 0),
-    run_after: input.runAfter ? pythonIsoformat(input.runAfter) : null,
-    exec: {
-      timeout_seconds: int('timeout_seconds', input.timeoutSeconds ?? 900),
-      max_attempts: int('max_attempts', input.maxAttempts ?? 3),
-    },
-    provenance: { code_ref: input.codeRef ?? null, pip_lock_hash: input.pipLockHash ?? null },
-  };
+/**
+ * The canonical JSON of reproq-django's v1 spec_json (reproq-django.md §3.1, every key always
+ * present), byte for byte what canonicalJson writes of that object, but written straight from
+ * the input with the keys in their sorted order: no spec object, and only args and kwargs are
+ * walked (a bulk enqueue writes a thousand of these per call). Defaults are Django's. A refusal
+ * names the spec's key (`priority`, `args.2.x`, `provenance.code_ref`).
+ */
+export function specJson(input: SpecInput<CanonicalValue>): string {
+  return (
+    `{"args":${canonicalJson(input.args ?? [], 'args')}` +
+    `,"concurrency_key":${text(input.concurrencyKey, 'concurrency_key')}` +
+    `,"concurrency_limit":${int('concurrency_limit', input.concurrencyLimit ?? 0)}` +
+    `,"exec":{"max_attempts":${int('max_attempts', input.maxAttempts ?? 3)}` +
+    `,"timeout_seconds":${int('timeout_seconds', input.timeoutSeconds ?? 900)}}` +
+    `,"kwargs":${canonicalJson(input.kwargs ?? {}, 'kwargs')}` +
+    `,"lock_key":${text(input.lockKey, 'lock_key')}` +
+    `,"priority":${int('priority', input.priority ?? 0)}` +
+    `,"provenance":{"code_ref":${text(input.codeRef, 'provenance.code_ref')}` +
+    `,"pip_lock_hash":${text(input.pipLockHash, 'provenance.pip_lock_hash')}}` +
+    `,"queue_name":${text(input.queueName || 'default', 'queue_name')}` +
+    `,"run_after":${input.runAfter ? `"${pythonIsoformat(input.runAfter)}"` : 'null'}` +
+    `,"takes_context":${input.takesContext ? 'true' : 'false'}` +
+    `,"task_path":${text(input.taskPath, 'task_path')}` +
+    ',"v":1}'
+  );
+}
+
+function text(s: string | null | undefined, field: string): string {
+  return s == null ? 'null' : canonicalString(s, field);
+}
+
+/** Python writes these with int(): a float here would hash as `3.0` and never match Django. */
+function int(field: string, n: number): string {
+  if (!Number.isSafeInteger(n)) throw new ValidationError(field, `must be an integer, got ${n}`);
+  return String(n);
 }
 
 /**

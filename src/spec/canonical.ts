@@ -43,13 +43,20 @@ export class CanonicalJsonError extends ValidationError {
   override name = 'CanonicalJsonError';
 }
 
-export function canonicalJson(value: CanonicalValue): string {
+/** `at` names `value` in a refusal, so a part of a larger document reports its place in it. */
+export function canonicalJson(value: CanonicalValue, at = '$'): string {
   try {
     return write(value, new Set());
   } catch (err) {
-    if (err instanceof PathFailure) throw new CanonicalJsonError(formatPath(err.path), err.message);
+    if (err instanceof PathFailure) throw new CanonicalJsonError(formatPath(at, err.path), err.message);
     throw err;
   }
+}
+
+/** A string as canonicalJson writes it, without the walk; `field` names it in a refusal. */
+export function canonicalString(s: string, field: string): string {
+  if (!isWellFormed(s)) throw new CanonicalJsonError(field, LONE_SURROGATE_MESSAGE);
+  return JSON.stringify(s);
 }
 
 /**
@@ -64,8 +71,10 @@ function fail(message: string): never {
   throw new PathFailure(message);
 }
 
-function formatPath(path: readonly (string | number)[]): string {
-  return path.length === 0 ? '$' : path.map(String).join('.');
+function formatPath(at: string, path: readonly (string | number)[]): string {
+  if (path.length === 0) return at;
+  const inner = path.map(String).join('.');
+  return at === '$' ? inner : `${at}.${inner}`;
 }
 
 function write(v: unknown, stack: Set<object>): string {
@@ -152,9 +161,11 @@ export function isWellFormed(s: string): boolean {
 
 /** JSON.stringify escapes exactly like Python with ensure_ascii=False once strings are well formed. */
 function quote(s: string): string {
-  if (!isWellFormed(s)) fail('string contains a lone UTF-16 surrogate (not encodable as UTF-8)');
+  if (!isWellFormed(s)) fail(LONE_SURROGATE_MESSAGE);
   return JSON.stringify(s);
 }
+
+const LONE_SURROGATE_MESSAGE = 'string contains a lone UTF-16 surrogate (not encodable as UTF-8)';
 
 /**
  * Python's str order (code points). UTF-16 unit order agrees except between a surrogate

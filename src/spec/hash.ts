@@ -14,6 +14,20 @@ export async function sha256Hex(data: string | Uint8Array): Promise<string> {
   return sha256HexOfBytes(typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data));
 }
 
+const encoder = new TextEncoder();
+// UTF-8 takes at most 3 bytes per UTF-16 unit: a text up to a third of this is encoded in place.
+const scratch = new Uint8Array(48 * 1024);
+
+/**
+ * The UTF-8 bytes of a well-formed text, for hashing or measuring right away: a short text is
+ * encoded into one buffer reused by the next call (a bulk enqueue encodes a thousand specs per
+ * call, and a fresh array for each cost more than hashing it), a long one into its own array.
+ */
+export function transientUtf8(text: string): Uint8Array {
+  if (text.length * 3 > scratch.length) return encoder.encode(text);
+  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
+}
+
 /** The synchronous core of sha256Hex, for callers that already hold the UTF-8 bytes. */
 export function sha256HexOfBytes(bytes: Uint8Array): string {
   return bytesToHex(sha256(bytes));
