@@ -1,5 +1,6 @@
 import { zValidator } from '@hono/zod-validator';
-import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { type Context, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono/tiny';
 import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
 import type { ZodMiniType } from 'zod/mini';
