@@ -11,7 +11,7 @@ import { VERSION } from './version.ts';
 
 export { DrainOptionsSchema, type DrainDeps, type DrainOptions, type DrainSummary, type TaskLog } from './drain/options.ts';
 
-type StepRow = { completed: [number, Action][]; released: number; rate_wait_s: number | null } & (
+type StepRow = { completed: [number, Action][]; released: number; rate_wait_s: number | null; needs_full: boolean } & (
   | { [K in keyof ClaimedRow]: ClaimedRow[K] }
   | { result_id: null }
 );
@@ -35,8 +35,13 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
   const workerId = leaseId(opts.workerName, opts.invocationId);
   const paths = deps.registry.paths();
   const sql = stepSql(opts.agingFactor);
-  const sweepSql = stepSql(opts.agingFactor, true);
   const stepName = `reproq_step_${opts.agingFactor}`;
+  const statements = {
+    full: [sql, stepName],
+    sweep: [stepSql(opts.agingFactor, 'sweep'), `${stepName}_sweep`],
+    // The plain claim reads per task path, which the claim does only with aging on.
+    plain: opts.agingFactor > 0 ? [stepSql(opts.agingFactor, 'plain'), `${stepName}_plain`] : [sql, stepName],
+  } as const;
   const policy: RetryPolicy = opts.retry;
 
   const summary: DrainSummary = {
@@ -54,9 +59,11 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
   };
 
   // Claim targets rotate round-robin like upstream's queue poll; unknown-task sweeps come first.
-  const targets = [
-    ...(opts.unknownTasks === 'fail' ? opts.queues.map((queue) => ({ queue, sweep: true })) : []),
-    ...opts.queues.map((queue) => ({ queue, sweep: false })),
+  // A queue is claimed plainly until a plain claim finds that it needs the full one (keys or rate
+  // limits), then fully for the rest of this drain.
+  const targets: { queue: string; claim: keyof typeof statements }[] = [
+    ...(opts.unknownTasks === 'fail' ? opts.queues.map((queue) => ({ queue, claim: 'sweep' as const })) : []),
+    ...opts.queues.map((queue) => ({ queue, claim: 'plain' as const })),
   ];
   const exhausted = new Set<number>();
   /** Targets whose candidates only a rate limit held back, with the clock time of their next token. */
@@ -133,8 +140,8 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
     let first: StepRow;
     let claimed: ClaimedRow[];
     try {
-      const params = [JSON.stringify(pending), workerId, target.queue, paths, want, opts.leaseSeconds, register, target.sweep];
-      const [text, name] = target.sweep ? [sweepSql, `${stepName}_sweep`] : [sql, stepName];
+      const params = [JSON.stringify(pending), workerId, target.queue, paths, want, opts.leaseSeconds, register, target.claim === 'sweep'];
+      const [text, name] = statements[target.claim];
       const res = await sendStep(() => deps.db.query<StepRow>(text, params, { name }), summary, log);
       first = res.rows[0]!;
       tally(summary, pending, first.completed);
@@ -161,8 +168,10 @@ export async function drain(deps: DrainDeps, options: DrainOptions = {}): Promis
 
     summary.claimed += claimed.length;
     // Empty, not merely short: a short batch can be lock_key/concurrency siblings held back. Nor
-    // empty when the step released rows its claim could not see: the next claim looks again.
-    if (claimed.length === 0 && first.released === 0) {
+    // empty when the step released rows its claim could not see: the next claim looks again. Nor
+    // when the plain claim stood aside for the full one, which claims next.
+    if (first.needs_full) target.claim = 'full';
+    else if (claimed.length === 0 && first.released === 0) {
       if (first.rate_wait_s === null) exhausted.add(targetIdx);
       else rateLimited.set(targetIdx, clock() + first.rate_wait_s * 1000 + TOKEN_SLACK_MS);
     }

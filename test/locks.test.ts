@@ -13,12 +13,18 @@ import { QUEUE_DRIVERS, useTestDb } from './support/db.ts';
 import { drainWith, row, sleep } from './support/queue.ts';
 
 const STEP = stepSql(60);
+const PLAIN_STEP = stepSql(60, 'plain');
 const PATHS = ['tasks.locked', 'tasks.limited', 'tasks.free'];
 
 /** One claim through the drain's own statement (no outcomes to record); returns the claimed ids. */
 async function claim(db: Db, workerId: string, want: number): Promise<number[]> {
-  const res = await db.query<{ result_id: string | null }>(STEP, ['[]', workerId, 'default', PATHS, want, 60, null, false]);
-  return res.rows.filter((r) => r.result_id !== null).map((r) => Number(r.result_id));
+  return (await claimWith(STEP, db, workerId, want)).ids;
+}
+
+async function claimWith(sql: string, db: Db, workerId: string, want: number): Promise<{ ids: number[]; needsFull: boolean }> {
+  const res = await db.query<{ result_id: string | null; needs_full: boolean }>(sql, ['[]', workerId, 'default', PATHS, want, 60, null, false]);
+  const ids = res.rows.filter((r) => r.result_id !== null).map((r) => Number(r.result_id));
+  return { ids: ids.sort((a, b) => a - b), needsFull: res.rows[0]!.needs_full };
 }
 
 /** Inserts `n` READY tasks with the given keys; returns their ids. */
@@ -98,12 +104,39 @@ describe.each(QUEUE_DRIVERS)('claim locks across drains on %s', (driver) => {
     expect(await claim(db, 'C/1', 10)).toEqual([]);
   });
 
+  it('the plain claim takes rows without keys only, and stands aside for the full claim while a candidate has a key or a rate limit is active', async () => {
+    // A concurrency key without a limit (<= 0) is no key; an empty lock_key is one (upstream).
+    const free = [...(await insert(db, 2, { path: 'tasks.free' })), ...(await insert(db, 1, { path: 'tasks.free', concurrencyKey: 'C', limit: 0 }))];
+    expect(await claimWith(PLAIN_STEP, db, 'A/1', 10)).toEqual({ ids: free, needsFull: false });
+
+    const [keyed] = await insert(db, 1, { path: 'tasks.locked', lockKey: () => '' });
+    const more = await insert(db, 2, { path: 'tasks.free' });
+    expect(await claimWith(PLAIN_STEP, db, 'A/1', 10)).toEqual({ ids: [], needsFull: true });
+    expect(await claimWith(STEP, db, 'A/1', 10)).toEqual({ ids: [keyed!, ...more], needsFull: false });
+
+    const [limited] = await insert(db, 1, { path: 'tasks.limited', concurrencyKey: 'C', limit: 2 });
+    expect(await claimWith(PLAIN_STEP, db, 'A/1', 10)).toEqual({ ids: [], needsFull: true });
+    expect(await claim(db, 'A/1', 10)).toEqual([limited]);
+
+    const last = await insert(db, 1, { path: 'tasks.free' });
+    await db.query(`UPDATE rate_limits SET tokens_per_second = 100, burst_size = 10, current_tokens = 10 WHERE key = 'global'`);
+    try {
+      expect(await claimWith(PLAIN_STEP, db, 'A/1', 10)).toEqual({ ids: [], needsFull: true });
+    } finally {
+      await db.query(`UPDATE rate_limits SET tokens_per_second = 0, burst_size = 1, current_tokens = 0 WHERE key = 'global'`);
+    }
+    expect(await claimWith(PLAIN_STEP, db, 'A/1', 10)).toEqual({ ids: last, needsFull: false });
+  });
+
   it('16 concurrent drains never run a lock_key twice or a concurrency key beyond its limit, and run every task', async () => {
     const LOCKED = 1000;
     const LIMITED = 150;
+    // Rows without keys as well: drains start with the plain claim and must turn to the full one.
+    const FREE = 200;
     await insert(db, LOCKED, { path: 'tasks.locked', lockKey: (i) => `L${i % 10}` });
     await insert(db, LIMITED, { path: 'tasks.limited', concurrencyKey: 'C', limit: 3 });
-    const total = LOCKED + LIMITED;
+    await insert(db, FREE, { path: 'tasks.free' });
+    const total = LOCKED + LIMITED + FREE;
 
     // Handler starts and ends in the order they happen (one event loop: push order is time order).
     const events: { key: string; delta: 1 | -1 }[] = [];
@@ -119,6 +152,7 @@ describe.each(QUEUE_DRIVERS)('claim locks across drains on %s', (driver) => {
     const tasks = [
       defineTask({ path: 'tasks.locked', handler: handler((n) => `L${(n - 1) % 10}`) }),
       defineTask({ path: 'tasks.limited', handler: handler(() => 'C') }),
+      defineTask({ path: 'tasks.free', handler: handler(() => 'F') }),
     ];
 
     // The database's view as well: committed RUNNING rows per key, sampled while the drains run.
@@ -128,7 +162,7 @@ describe.each(QUEUE_DRIVERS)('claim locks across drains on %s', (driver) => {
       while (sampling) {
         const r = await db.query<{ key: string; n: number }>(
           `SELECT COALESCE(lock_key, concurrency_key) AS key, count(*)::int AS n FROM task_runs
-           WHERE status = 'RUNNING' GROUP BY 1`,
+           WHERE status = 'RUNNING' AND COALESCE(lock_key, concurrency_key) IS NOT NULL GROUP BY 1`,
         );
         for (const { key, n } of r.rows) dbMax.set(key, Math.max(dbMax.get(key) ?? 0, n));
         await sleep(2);

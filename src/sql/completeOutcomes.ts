@@ -37,9 +37,12 @@ done AS (
     logs_uri = COALESCE(o.logs_uri, t.logs_uri),
     updated_at = NOW()
   FROM outcome o
-  -- The ANY keeps the plan on the primary key; a bare join may scan every RUNNING row instead.
+  -- The ANY keeps the plan on the primary key; a bare join may scan every RUNNING row instead. So
+  -- may the generic plan, through idx_task_runs_lock_key (WHERE status = 'RUNNING', NULL keys
+  -- included), whenever the statistics saw few RUNNING rows: COLLATE "C" (the same equality for
+  -- text) keeps the fence from matching that index's predicate.
   WHERE t.result_id = ANY(ARRAY(SELECT result_id FROM outcome))
-    AND t.result_id = o.result_id AND t.leased_by = $2 AND t.status = 'RUNNING'
+    AND t.result_id = o.result_id AND t.leased_by = $2 AND t.status = 'RUNNING' COLLATE "C"
   RETURNING t.result_id, o.action, t.status, t.workflow_id,
     (t.lock_key IS NOT NULL OR (t.concurrency_key <> '' AND t.concurrency_limit > 0)) AS held_slot
 ),${workflowCascadeCtes('done', 'ended')}

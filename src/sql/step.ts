@@ -14,7 +14,11 @@ import { COMPLETE_OUTCOMES_CTES } from './completeOutcomes.ts';
  *  $3 queue to claim from, $4 task paths this drain can run, $5 how many to claim,
  *  $6 lease seconds, $7 the reproq_workers row to upsert (JSON) or NULL,
  *  $8 sweep: when true, claim only rows whose task_path is NOT among $4 (to fail unknown tasks).
- *     Built with `sweep`, the statement claims only when $8 is true; without, only when false.
+ *     Built as `sweep`, the statement claims only when $8 is true; otherwise only when false.
+ *
+ * `claim` chooses the claim: `full` (every rule: keys, concurrency limits, rate limits), `plain`
+ * (the same claim for queues that use none of them, cheaper; see claimBatch.ts; needs aging on) or
+ * `sweep` (the unknown-task sweep, a statement of its own).
  *
  * The halves live in completeOutcomes.ts and claimBatch.ts. With the default aging factor the
  * claim reads each task path's rows in claim order from idx_task_runs_claim_path instead of
@@ -27,8 +31,11 @@ import { COMPLETE_OUTCOMES_CTES } from './completeOutcomes.ts';
  *    snapshot, so it cannot see them; the drain claims again before it calls a queue empty.
  *  - `rate_wait_s`: seconds until a rate-limit bucket that held candidates back has a token
  *    (NULL when no rate limit held anything back).
+ *  - `needs_full`: the plain claim took nothing because the queue needs the full one (always
+ *    false from the others).
  */
-export function stepSql(agingFactor: number, sweep = false): string {
+export function stepSql(agingFactor: number, claim: 'full' | 'plain' | 'sweep' = 'full'): string {
+  if (claim === 'plain' && !(agingFactor > 0)) throw new RangeError('the plain claim reads per task path, which needs aging on');
   const order = (a: string) =>
     agingFactor > 0
       ? `reproq_claim_rank(${a}.priority, ${a}.enqueued_at, ${formatFactor(agingFactor)}) DESC`
@@ -59,8 +66,8 @@ refreshed AS (
                         FOR UPDATE OF x SKIP LOCKED)
   RETURNING 1
 ),
-${claimBatchCtes(order, sweep ? 'sweep' : agingFactor > 0 ? 'paths' : 'walk')}
-SELECT CASE WHEN row_number() OVER () = 1 THEN r.completed END AS completed, r.released, r.rate_wait_s, c.*
+${claimBatchCtes(order, claim === 'sweep' ? 'sweep' : agingFactor > 0 ? (claim === 'plain' ? 'plain' : 'paths') : 'walk')}
+SELECT CASE WHEN row_number() OVER () = 1 THEN r.completed END AS completed, r.released, r.rate_wait_s, r.needs_full, c.*
 FROM (
   SELECT
     (SELECT COALESCE(jsonb_agg(jsonb_build_array(d.result_id, d.action)), '[]'::jsonb) FROM done d) AS completed,
@@ -69,7 +76,8 @@ FROM (
     ((SELECT count(*) FROM done d WHERE d.held_slot)
       + (SELECT count(*) FROM children ch WHERE ch.status = 'READY')
       + (SELECT count(*) FROM callbacks cb WHERE cb.status = 'READY'))::int AS released,
-    (SELECT seconds FROM rate_wait) AS rate_wait_s
+    (SELECT seconds FROM rate_wait) AS rate_wait_s,
+    (SELECT needs_full FROM gate) AS needs_full
 ) r
 LEFT JOIN claimed c ON TRUE
 `;
