@@ -122,7 +122,7 @@ locked AS MATERIALIZED (
 const unlimited = (a: string) => `${a}.concurrency_key IS NULL OR ${a}.concurrency_key = '' OR ${a}.concurrency_limit <= 0`;
 
 /** A row that needs no key check: no lock_key (NULL; '' is a real key) and no concurrency limit. */
-const keyless = (a: string) => `${a}.lock_key IS NULL AND (${unlimited(a)})`;
+export const keyless = (a: string) => `${a}.lock_key IS NULL AND (${unlimited(a)})`;
 
 /** Whether any rate limit is active: a row with rate and burst > 0 (upstream: <= 0 is unlimited). */
 const RATE_LIMITED = '(SELECT bool_or(tokens_per_second > 0 AND burst_size > 0) FROM rate_limits)';

@@ -1,3 +1,4 @@
+import { keyless } from './claimBatch.ts';
 import { workflowCascadeCtes } from './workflowCascade.ts';
 
 /**
@@ -44,6 +45,6 @@ done AS (
   WHERE t.result_id = ANY(ARRAY(SELECT result_id FROM outcome))
     AND t.result_id = o.result_id AND t.leased_by = $2 AND t.status = 'RUNNING' COLLATE "C"
   RETURNING t.result_id, o.action, t.status, t.workflow_id,
-    (t.lock_key IS NOT NULL OR (t.concurrency_key <> '' AND t.concurrency_limit > 0)) AS held_slot
+    NOT (${keyless('t')}) AS held_slot
 ),${workflowCascadeCtes('done', 'ended')}
 `;
