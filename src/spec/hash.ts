@@ -5,16 +5,17 @@ import { canonicalJson, CanonicalJsonError, isWellFormed, type CanonicalValue } 
 // A synchronous pure-JS SHA-256 (@noble/hashes) runs unchanged on Node, Workers and Vercel Edge, and
 // for the short texts of a bulk enqueue it is several times faster than awaiting WebCrypto per row.
 
+const encoder = new TextEncoder();
+
 /** Lowercase hex SHA-256 of the UTF-8 bytes of `data` (or of the bytes themselves). */
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {
   if (typeof data === 'string' && !isWellFormed(data)) {
     // TextEncoder would hash U+FFFD in its place, a hash no upstream producer can compute.
     throw new CanonicalJsonError('$', 'text contains a lone UTF-16 surrogate');
   }
-  return sha256HexOfBytes(typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data));
+  return sha256HexOfBytes(typeof data === 'string' ? encoder.encode(data) : new Uint8Array(data));
 }
 
-const encoder = new TextEncoder();
 // UTF-8 takes at most 3 bytes per UTF-16 unit: a text up to a third of this is encoded in place.
 const scratch = new Uint8Array(48 * 1024);
 
